@@ -1,0 +1,49 @@
+import { CLASSIFICATIONS_EXPORTED } from './issues.js';
+import { SERVICE_HEALTH_STATUSES, canonicalEnum, isOperational } from '../graph/enums.js';
+import { parseItems, selectOf, serviceHealthSchema } from '../graph/resources.js';
+import { METRICS } from '../metrics/definitions.js';
+import type { Collector } from './types.js';
+
+export interface HealthSnapshot {
+  services: Array<{ id: string; name: string; status: string }>;
+}
+
+const ENDPOINT = 'healthOverviews';
+
+/** `GET /admin/serviceAnnouncement/healthOverviews`: every service of the tenant and its status. */
+export const healthOverviewsCollector: Collector<HealthSnapshot> = {
+  name: 'health',
+
+  async fetch(context, previous) {
+    const items = await context.graph.getCollection('/v1.0/admin/serviceAnnouncement/healthOverviews', {
+      endpoint: ENDPOINT, budget: context.budget, select: selectOf(serviceHealthSchema), signal: context.signal,
+    });
+    const services = parseItems(serviceHealthSchema, items, ENDPOINT).map((item) => ({
+      id: item.id,
+      name: item.service,
+      status: canonicalEnum(item.status, SERVICE_HEALTH_STATUSES),
+    }));
+    const before = new Map(previous?.services.map((s) => [s.id, s.status]));
+    for (const service of services) {
+      const changed = previous !== undefined && before.has(service.id) && before.get(service.id) !== service.status;
+      context.count(METRICS.statusChanges, { service_id: service.id }, changed ? 1 : 0);
+      for (const classification of CLASSIFICATIONS_EXPORTED) {
+        context.count(METRICS.issuesObserved, { service_id: service.id, classification }, 0);
+      }
+    }
+    return { services };
+  },
+
+  write(snapshot, _view, out) {
+    for (const service of snapshot.services) {
+      out.add(METRICS.serviceInfo, { service_id: service.id, service_name: service.name }, 1);
+      out.add(METRICS.serviceOperational, { service_id: service.id }, isOperational(service.status) ? 1 : 0);
+      for (const status of SERVICE_HEALTH_STATUSES) {
+        out.add(METRICS.serviceStatus, { service_id: service.id, status }, status === service.status ? 1 : 0);
+      }
+      if (!(SERVICE_HEALTH_STATUSES as readonly string[]).includes(service.status)) {
+        out.add(METRICS.serviceStatus, { service_id: service.id, status: service.status }, 1);
+      }
+    }
+  },
+};

@@ -1,0 +1,12 @@
+import type { CollectorName } from '../config/schema.js';
+import { healthOverviewsCollector } from './healthOverviews.js';
+import { issuesCollector } from './issues.js';
+import { messagesCollector } from './messages.js';
+import type { Collector } from './types.js';
+
+/** Every collector by name; health first, since issues need its service ids. */
+export const COLLECTORS: Record<CollectorName, Collector<any>> = {
+  health: healthOverviewsCollector,
+  issues: issuesCollector,
+  messages: messagesCollector,
+};

@@ -1,0 +1,109 @@
+import { CLASSIFICATIONS, ORIGINS, SERVICE_HEALTH_STATUSES, canonicalEnum, statusSeverity } from '../graph/enums.js';
+import { parseItems, selectOf, serviceHealthIssueSchema } from '../graph/resources.js';
+import { METRICS } from '../metrics/definitions.js';
+import type { Collector } from './types.js';
+
+/** Classifications that always get a series (0 when none is open), so `== 0` and absent() behave. */
+export const CLASSIFICATIONS_EXPORTED = ['incident', 'advisory'] as const;
+
+export interface Issue {
+  id: string;
+  serviceName: string;
+  title: string;
+  classification: string;
+  status: string;
+  origin: string;
+  feature: string;
+  featureGroup: string;
+  isResolved: boolean;
+  start: Date;
+  end: Date | null;
+  lastModified: Date;
+}
+
+export interface IssuesSnapshot {
+  issues: Issue[];
+  /** Every id Graph returned, to tell issues that are new since the previous refresh. */
+  ids: Set<string>;
+}
+
+const ENDPOINT = 'issues';
+
+/**
+ * `GET /admin/serviceAnnouncement/issues`: incidents and advisories, open and recently resolved. Replaces the
+ * legacy CurrentStatus (open issues), HistoricalStatus (resolved ones, kept for `issueRetention`) and the
+ * incident part of Messages.
+ */
+export const issuesCollector: Collector<IssuesSnapshot> = {
+  name: 'issues',
+
+  async fetch(context, previous) {
+    const items = await context.graph.getCollection('/v1.0/admin/serviceAnnouncement/issues', {
+      endpoint: ENDPOINT, budget: context.budget, select: selectOf(serviceHealthIssueSchema), signal: context.signal,
+    });
+    const issues = parseItems(serviceHealthIssueSchema, items, ENDPOINT).map((item): Issue => ({
+      id: item.id,
+      serviceName: item.service ?? '',
+      title: item.title ?? '',
+      classification: canonicalEnum(item.classification, CLASSIFICATIONS),
+      status: canonicalEnum(item.status, SERVICE_HEALTH_STATUSES),
+      origin: canonicalEnum(item.origin, ORIGINS),
+      feature: item.feature ?? '',
+      featureGroup: item.featureGroup ?? '',
+      isResolved: item.isResolved === true,
+      start: new Date(item.startDateTime),
+      end: item.endDateTime ? new Date(item.endDateTime) : null,
+      lastModified: new Date(item.lastModifiedDateTime),
+    }));
+    const ids = new Set(issues.map((issue) => issue.id));
+    if (previous !== undefined) {
+      // The first refresh is the baseline: counting it would fake a burst of new issues at every restart.
+      for (const issue of issues) {
+        if (!previous.ids.has(issue.id)) {
+          context.count(METRICS.issuesObserved, { service_id: context.view.serviceIdOf(issue.serviceName), classification: issue.classification }, 1);
+        }
+      }
+    }
+    const horizon = context.now.getTime() - context.config.issueRetention;
+    return { issues: issues.filter((issue) => !issue.isResolved || (issue.end ?? issue.lastModified).getTime() >= horizon), ids };
+  },
+
+  write(snapshot, view, out, now, config) {
+    const horizon = now.getTime() - config.issueRetention;
+    const openCounts = new Map<string, Map<string, number>>();
+    for (const service of view.services) {
+      openCounts.set(service.id, new Map(CLASSIFICATIONS_EXPORTED.map((c) => [c, 0])));
+    }
+    const worstByFeatureGroup = new Map<string, { serviceId: string; featureGroup: string; status: string }>();
+
+    for (const issue of snapshot.issues) {
+      if (issue.isResolved && (issue.end ?? issue.lastModified).getTime() < horizon) continue;
+      const serviceId = view.serviceIdOf(issue.serviceName);
+      out.add(METRICS.issueInfo, {
+        service_id: serviceId, issue_id: issue.id, classification: issue.classification, status: issue.status,
+        origin: issue.origin, feature_group: issue.featureGroup, feature: issue.feature, title: issue.title,
+        resolved: String(issue.isResolved),
+      }, 1);
+      out.add(METRICS.issueStart, { issue_id: issue.id }, issue.start.getTime() / 1_000);
+      out.add(METRICS.issueLastUpdate, { issue_id: issue.id }, issue.lastModified.getTime() / 1_000);
+      if (issue.isResolved) continue;
+
+      const counts = openCounts.get(serviceId) ?? new Map(CLASSIFICATIONS_EXPORTED.map((c) => [c, 0]));
+      counts.set(issue.classification, (counts.get(issue.classification) ?? 0) + 1);
+      openCounts.set(serviceId, counts);
+
+      const key = `${serviceId}\u0000${issue.featureGroup}`;
+      const worst = worstByFeatureGroup.get(key);
+      if (!worst || statusSeverity(issue.status) > statusSeverity(worst.status)) {
+        worstByFeatureGroup.set(key, { serviceId, featureGroup: issue.featureGroup, status: issue.status });
+      }
+    }
+
+    for (const [serviceId, counts] of openCounts) {
+      for (const [classification, count] of counts) out.add(METRICS.issuesOpen, { service_id: serviceId, classification }, count);
+    }
+    for (const group of worstByFeatureGroup.values()) {
+      out.add(METRICS.featureGroupStatus, { service_id: group.serviceId, feature_group: group.featureGroup, status: group.status }, 1);
+    }
+  },
+};

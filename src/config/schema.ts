@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { CLOUD_NAMES } from './clouds.js';
+import { parseDuration } from './duration.js';
+
+const duration = z.string().transform((text, ctx) => {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DOMAIN = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i;
+const httpsUrl = z
+  .url({ protocol: /^https$/, error: 'must be an https:// URL' })
+  .transform((url) => url.replace(/\/+$/, ''));
+
+export const COLLECTOR_NAMES = ['health', 'issues', 'messages'] as const;
+export type CollectorName = (typeof COLLECTOR_NAMES)[number];
+
+export const tenantSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be 1-63 letters, digits, "_", "." or "-" (it becomes the tenant label)'),
+    tenantId: z.string().refine((id) => GUID.test(id) || DOMAIN.test(id), 'must be a directory (tenant) GUID or a verified domain such as contoso.onmicrosoft.com'),
+    clientId: z.string().regex(GUID, 'must be the application (client) GUID of the app registration'),
+    clientSecret: z.string().min(1).optional(),
+    clientSecretFile: z.string().min(1).optional(),
+    clientCertificateFile: z.string().min(1).optional(),
+    clientSecretExpiresAt: z.iso.datetime({ offset: true }).or(z.iso.date()).optional()
+      .describe('When the app secret expires, so an alert fires before the exporter goes blind'),
+    cloud: z.enum(CLOUD_NAMES).default('global'),
+    authorityHost: httpsUrl.optional(),
+    graphEndpoint: httpsUrl.optional(),
+    collectors: z.array(z.enum(COLLECTOR_NAMES)).min(1).optional(),
+  })
+  .superRefine((tenant, ctx) => {
+    const given = (['clientSecret', 'clientSecretFile', 'clientCertificateFile'] as const).filter((key) => tenant[key] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: given.length === 0
+          ? 'needs one credential: clientSecret, clientSecretFile or clientCertificateFile'
+          : `has ${given.join(' and ')}; give exactly one credential`,
+      });
+    }
+  });
+
+export const configSchema = z.strictObject({
+  listen: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'must be host:port or :port, for example :9877 or 127.0.0.1:9877')
+    .default(':9877'),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  refresh: z
+    .strictObject({
+      health: duration.default(60_000),
+      issues: duration.default(60_000),
+      messages: duration.default(900_000),
+    })
+    .prefault({}),
+  issueRetention: duration.default(7 * 86_400_000).describe('How long resolved issues stay exported (post-incident reviews)'),
+  readyTimeout: duration.default(60_000),
+  graph: z
+    .strictObject({
+      timeout: duration.default(30_000),
+      maxPages: z.int().min(1).max(10_000).default(50),
+      pageSize: z.int().min(1).max(1_000).default(999),
+      maxRetries: z.int().min(0).max(10).default(4),
+      maxBackoff: duration.default(60_000),
+      concurrency: z.int().min(1).max(64).default(4),
+    })
+    .prefault({}),
+  requestBudget: z
+    .strictObject({
+      perMinute: z.int().min(1).max(240).default(240),
+      perHour: z.int().min(1).max(800).default(800),
+    })
+    .prefault({})
+    .describe('Graph service-communications throttling limits, per app per tenant'),
+  tenants: z
+    .array(tenantSchema)
+    .min(1, 'must list at least one tenant')
+    .superRefine((tenants, ctx) => {
+      const seen = new Set<string>();
+      tenants.forEach((tenant, index) => {
+        if (seen.has(tenant.name)) ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `"${tenant.name}" is used twice; tenant names must be unique` });
+        seen.add(tenant.name);
+      });
+    }),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type RawTenant = z.infer<typeof tenantSchema>;

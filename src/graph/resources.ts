@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { InvalidResponseError } from './errors.js';
+
+/**
+ * Shapes of the service communications resources we read (graph-api-reference §2), limited to the properties
+ * we `$select`. Enum-typed properties are plain strings: new Graph enum members must pass through, not fail.
+ */
+const dateTime = z.iso.datetime({ offset: true, local: false });
+const nullableDateTime = dateTime.nullish().transform((value) => value ?? null);
+
+export const serviceHealthSchema = z.object({
+  id: z.string().min(1),
+  service: z.string(),
+  status: z.string().nullish(),
+});
+
+export const serviceHealthIssueSchema = z.object({
+  id: z.string().min(1),
+  title: z.string().nullish(),
+  service: z.string().nullish(),
+  feature: z.string().nullish(),
+  featureGroup: z.string().nullish(),
+  classification: z.string().nullish(),
+  status: z.string().nullish(),
+  origin: z.string().nullish(),
+  isResolved: z.boolean().nullish(),
+  startDateTime: dateTime,
+  endDateTime: nullableDateTime,
+  lastModifiedDateTime: dateTime,
+});
+
+export const serviceUpdateMessageSchema = z.object({
+  id: z.string().min(1),
+  title: z.string().nullish(),
+  category: z.string().nullish(),
+  severity: z.string().nullish(),
+  isMajorChange: z.boolean().nullish(),
+  actionRequiredByDateTime: nullableDateTime,
+  startDateTime: nullableDateTime,
+  endDateTime: nullableDateTime,
+  lastModifiedDateTime: nullableDateTime,
+});
+
+export type ServiceHealthItem = z.infer<typeof serviceHealthSchema>;
+export type ServiceHealthIssueItem = z.infer<typeof serviceHealthIssueSchema>;
+export type ServiceUpdateMessageItem = z.infer<typeof serviceUpdateMessageSchema>;
+
+/** The `$select` list for a resource: exactly the properties its schema reads. */
+export function selectOf(schema: z.ZodObject): string[] {
+  return Object.keys(schema.shape);
+}
+
+/**
+ * Validates every item of a Graph collection. One malformed item fails the whole refresh (so the last good data
+ * stays exported and nothing is silently lost); the message names the item and the property.
+ */
+export function parseItems<S extends z.ZodObject>(schema: S, items: unknown[], endpoint: string): Array<z.infer<S>> {
+  return items.map((item, index) => {
+    const parsed = schema.safeParse(item);
+    if (parsed.success) return parsed.data;
+    const id = typeof (item as { id?: unknown })?.id === 'string' ? `"${(item as { id: string }).id}"` : `#${index}`;
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(item)'}: ${issue.message}`).join('; ');
+    throw new InvalidResponseError(`${endpoint}: item ${id} does not match the API reference: ${problems}`);
+  });
+}

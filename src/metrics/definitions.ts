@@ -1,0 +1,65 @@
+/**
+ * Every metric the exporter exposes, in one place. /metrics, /probe and the OTLP bridge are all built from this
+ * list, and the README table documents it. Names are a contract: dashboards and alerts depend on them.
+ */
+export type MetricType = 'gauge' | 'counter' | 'histogram';
+
+export interface MetricDefinition {
+  readonly name: string;
+  readonly help: string;
+  readonly type: MetricType;
+  readonly labels: readonly string[];
+  /** `cache`: computed at scrape time from the last good Graph data; `live`: updated as events happen. */
+  readonly source: 'cache' | 'live';
+  readonly buckets?: readonly number[];
+}
+
+const CACHED = ' Served from the cache of the last successful refresh.';
+
+function cached(name: string, help: string, labels: readonly string[]): MetricDefinition {
+  return { name, help: help + CACHED, type: 'gauge', labels, source: 'cache' };
+}
+
+function counter(name: string, help: string, labels: readonly string[]): MetricDefinition {
+  return { name, help, type: 'counter', labels, source: 'live' };
+}
+
+export const METRICS = {
+  // Service health (healthOverviews): the successor of the legacy Services and CurrentStatus operations.
+  serviceInfo: cached('m365_service_info', 'Microsoft 365 service of the tenant (value 1); service_name is its display name.', ['tenant', 'service_id', 'service_name']),
+  serviceStatus: cached('m365_service_status', 'State set of the service health status: 1 for the current serviceHealthStatus value, 0 for every other known value.', ['tenant', 'service_id', 'status']),
+  serviceOperational: cached('m365_service_operational', 'Whether the service status means it works (1) or not (0); unknown statuses count as not operational.', ['tenant', 'service_id']),
+  // Issues: the successor of CurrentStatus incidents, HistoricalStatus and Messages (incidents/advisories).
+  issuesOpen: cached('m365_service_issues_open', 'Open (not resolved) service health issues by classification.', ['tenant', 'service_id', 'classification']),
+  issueInfo: cached('m365_service_issue_info', 'Open service health issue, or one resolved within the retention window (value 1).', ['tenant', 'service_id', 'issue_id', 'classification', 'status', 'origin', 'feature_group', 'feature', 'title', 'resolved']),
+  issueStart: cached('m365_service_issue_start_timestamp_seconds', 'When the issue started (Unix time).', ['tenant', 'issue_id']),
+  issueLastUpdate: cached('m365_service_issue_last_update_timestamp_seconds', 'When the issue was last modified (Unix time).', ['tenant', 'issue_id']),
+  featureGroupStatus: cached('m365_service_feature_group_status', 'Worst status among the open issues of a feature group (value 1).', ['tenant', 'service_id', 'feature_group', 'status']),
+  issuesObserved: counter('m365_service_issues_observed_total', 'Distinct issues that appeared after the exporter\'s first successful refresh.', ['tenant', 'service_id', 'classification']),
+  statusChanges: counter('m365_service_status_changes_total', 'Changes of the service health status seen between refreshes.', ['tenant', 'service_id']),
+  // Message center: the successor of the legacy Messages operation (MessageCenter type).
+  messages: cached('m365_message_center_messages', 'Active message center posts (not past their end date).', ['tenant', 'category', 'severity', 'major_change']),
+  messageActionRequiredBy: cached('m365_message_center_action_required_by_timestamp_seconds', 'Deadline of an active message center post whose action date is in the future (Unix time).', ['tenant', 'message_id', 'title']),
+  // The exporter itself.
+  collectorSuccess: cached('m365_exporter_collector_success', 'Whether the last refresh of the collector succeeded (1) or failed (0); on failure the last good data stays exported.', ['tenant', 'collector']),
+  collectorDuration: cached('m365_exporter_collector_duration_seconds', 'Duration of the last refresh of the collector.', ['tenant', 'collector']),
+  collectorLastSuccess: cached('m365_exporter_collector_last_success_timestamp_seconds', 'When the collector last refreshed successfully (Unix time).', ['tenant', 'collector']),
+  collectorErrors: counter('m365_exporter_collector_errors_total', 'Failed refreshes by reason (graph_error, throttled, timeout, network, invalid_response, paging, budget_exhausted, auth).', ['tenant', 'collector', 'reason']),
+  graphRequests: counter('m365_exporter_graph_requests_total', 'HTTP requests to Microsoft Graph by endpoint and status code (timeout and network for requests without an answer).', ['tenant', 'endpoint', 'code']),
+  graphRequestDuration: {
+    name: 'm365_exporter_graph_request_duration_seconds', help: 'Duration of HTTP requests to Microsoft Graph.', type: 'histogram',
+    labels: ['tenant', 'endpoint'], source: 'live', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  },
+  graphThrottled: counter('m365_exporter_graph_throttled_total', 'Responses 429 Too Many Requests from Microsoft Graph.', ['tenant']),
+  requestBudgetRemaining: cached('m365_exporter_graph_request_budget_remaining', 'Requests the tenant may still send to the service communications API in the sliding window (Graph allows 240/1m and 800/1h).', ['tenant', 'window']),
+  tokenRequests: counter('m365_exporter_token_requests_total', 'Token requests sent to Microsoft Entra ID (cache hits excluded) by result.', ['tenant', 'result']),
+  tokenError: cached('m365_exporter_token_error_info', 'The last token request failed with this AADSTS error code (value 1); absent while tokens are granted.', ['tenant', 'error_code']),
+  tokenExpiry: cached('m365_exporter_token_expiry_timestamp_seconds', 'When the current access token expires (Unix time).', ['tenant']),
+  credentialExpiry: cached('m365_exporter_credential_expiry_timestamp_seconds', 'When the app credential expires (Unix time): the certificate\'s notAfter, or clientSecretExpiresAt from the config.', ['tenant', 'kind']),
+} as const satisfies Record<string, MetricDefinition>;
+
+export const BUILD_INFO: MetricDefinition = {
+  name: 'm365_exporter_build_info', help: 'Version of the exporter (value 1).', type: 'gauge', labels: ['version', 'nodejs_version'], source: 'live',
+};
+
+export type MetricKey = keyof typeof METRICS;
