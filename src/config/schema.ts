@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { CLOUD_NAMES } from './clouds.js';
 import { parseDuration } from './duration.js';
 
-const duration = z.string().transform((text, ctx) => {
+const duration = z.union([z.string(), z.number()]).transform((text, ctx) => {
+  if (typeof text === 'number') {
+    ctx.addIssue({ code: 'custom', message: `${text} has no unit; write it as a duration such as ${text}s or ${text}m` });
+    return z.NEVER;
+  }
   try {
     return parseDuration(text);
   } catch (error) {
@@ -77,8 +81,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   requestBudget: z
     .strictObject({
-      perMinute: z.int().min(1).max(240).default(240),
-      perHour: z.int().min(1).max(800).default(800),
+      perMinute: z.int().min(1).max(240, 'Graph allows at most 240 requests per minute per app and tenant').default(240),
+      perHour: z.int().min(1).max(800, 'Graph allows at most 800 requests per hour per app and tenant').default(800),
     })
     .prefault({})
     .describe('Graph service-communications throttling limits, per app per tenant'),

@@ -1,0 +1,130 @@
+/** Public types of the simulated Microsoft Graph tenant. */
+
+/** One simulated Entra tenant with one app registration. */
+export interface SimTenantSpec {
+  /** GUID-like tenant id; the authority is `${url}/${tenantId}`. */
+  tenantId: string;
+  clientId: string;
+  /** When set, `client_secret` authentication is accepted. */
+  clientSecret?: string;
+  /** When set, `client_assertion` JWTs signed with this certificate's key are accepted (x5t#S256 or x5t header). */
+  certificatePem?: string;
+  /**
+   * `'default'`: a realistic catalogue of real M365 services with history; a number N: N synthetic services
+   * (`Svc001`…, "Synthetic Service 001"…), no history, for paging tests.
+   * @default 'default'
+   */
+  services?: 'default' | number;
+}
+
+export interface SimulatorOptions {
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** @default 0 (ephemeral) */
+  port?: number;
+  tenants: SimTenantSpec[];
+  /** @default 3600 */
+  tokenLifetimeSeconds?: number;
+  /** Service-communications limits (240 req/60 s, 800 req/h per app and tenant) answered with 429. @default true */
+  enforceThrottling?: boolean;
+  /** Clock for data, issued tokens and throttling windows. @default () => new Date() */
+  now?: () => Date;
+  /** Extra DNS names for the TLS certificate (e.g. a docker-compose service name); 127.0.0.1 and localhost are always included. */
+  tlsDnsNames?: string[];
+}
+
+export interface SimRequestLogEntry {
+  time: Date;
+  tenantId?: string;
+  method: string;
+  /** Path without query string. */
+  path: string;
+  /** Decoded query parameters. */
+  query: Record<string, string>;
+  status: number;
+  kind: 'token' | 'discovery' | 'graph';
+}
+
+export interface Simulator {
+  /** `https://127.0.0.1:PORT`: both the Entra authority host and the Graph endpoint. */
+  url: string;
+  /** PEM of the self-signed server certificate, to be trusted by clients (NODE_EXTRA_CA_CERTS or `ca`). */
+  caCertPem: string;
+  tenant(tenantId: string): SimTenant;
+  readonly requests: SimRequestLogEntry[];
+  stop(): Promise<void>;
+}
+
+export type GraphEndpointName = 'healthOverviews' | 'issues' | 'messages';
+
+export type Fault =
+  /** The next `count` Graph requests answer 429 with Retry-After (fractional allowed). */
+  | { kind: 'throttle'; count: number; retryAfterSeconds?: number; endpoint?: GraphEndpointName }
+  | { kind: 'serverError'; count: number; status?: 500 | 503 | 504; endpoint?: GraphEndpointName }
+  /** `count` undefined: until cleared. */
+  | { kind: 'slow'; delayMs: number; count?: number; endpoint?: GraphEndpointName }
+  /** `count` undefined: until cleared. */
+  | { kind: 'malformedJson'; count?: number; endpoint?: GraphEndpointName }
+  /** Token endpoint answers 401 invalid_client with this AADSTS code until cleared. @default 'AADSTS7000222' */
+  | { kind: 'tokenFailure'; code?: string }
+  /** 403 Authorization_RequestDenied until cleared. */
+  | { kind: 'forbidden'; endpoint?: GraphEndpointName };
+
+export interface OpenIssueInput {
+  id?: string;
+  serviceId: string;
+  classification: 'incident' | 'advisory' | string;
+  /** @default 'investigating' */
+  status?: string;
+  title: string;
+  feature?: string;
+  featureGroup?: string;
+  /** @default 'microsoft' */
+  origin?: string;
+  impactDescription?: string;
+}
+
+export type IssuePatch = Partial<{ status: string; title: string; classification: string; featureGroup: string; feature: string }>;
+
+export type IssueTemplate = Partial<{ serviceId: string; classification: string; status: string; title: string }>;
+
+export interface AddMessageInput {
+  id?: string;
+  title: string;
+  /** @default 'stayInformed' */
+  category?: string;
+  /** @default 'normal' */
+  severity?: string;
+  /** @default false */
+  isMajorChange?: boolean;
+  actionRequiredByDateTime?: Date | null;
+  endDateTime?: Date | null;
+  /** Service display names. @default ['Microsoft 365 suite'] */
+  services?: string[];
+  tags?: string[];
+}
+
+/** Scriptable state of one simulated tenant. */
+export interface SimTenant {
+  readonly services: Array<{ id: string; service: string; status: string }>;
+  /** Any string is accepted, to test unknown enum members. */
+  setServiceStatus(serviceId: string, status: string): void;
+  /** Returns the new id (e.g. EX700001); the first post is added. Incidents also set the service status. */
+  openIssue(issue: OpenIssueInput): string;
+  /** Bumps lastModifiedDateTime and adds a post. */
+  updateIssue(id: string, patch: IssuePatch): void;
+  /** isResolved=true, endDateTime=now. @param finalStatus @default 'serviceRestored' */
+  resolveIssue(id: string, finalStatus?: string): void;
+  /** Status becomes postIncidentReviewPublished and the incident report becomes downloadable. */
+  publishPir(id: string): void;
+  /** Bulk resolved historical issues (paging tests). */
+  addIssues(count: number, template?: IssueTemplate): void;
+  /** Returns the new id (e.g. MC800001). */
+  addMessage(msg: AddMessageInput): string;
+  addMessages(count: number): void;
+  /** Replaces any fault of the same kind. */
+  setFault(fault: Fault): void;
+  clearFaults(): void;
+  /** Successful and failed token requests for this tenant. */
+  readonly tokenRequests: number;
+}

@@ -1,0 +1,115 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import selfsigned from 'selfsigned';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, loadConfigFromEnv, redactedConfig } from '../../src/config/load.js';
+
+const TENANT_ID = '11111111-2222-3333-4444-555555555555';
+const CLIENT_ID = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
+const dir = mkdtempSync(join(tmpdir(), 'm365-config-'));
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const tenantYaml = (extra = '') => `tenants:
+  - name: contoso
+    tenantId: ${TENANT_ID}
+    clientId: ${CLIENT_ID}
+${extra}`;
+
+describe('config file', () => {
+  it('applies defaults and expands ${ENV} references inside values', () => {
+    const path = file('ok.yml', `${tenantYaml('    clientSecret: ${M365_TEST_SECRET}\n    cloud: usgov\n')}refresh:\n  issues: 2m\n`);
+    const config = loadConfigFile(path, { M365_TEST_SECRET: 'p@ss: word {x}' });
+    expect(config.listen).toBe(':9877');
+    expect(config.refresh).toEqual({ health: 60_000, issues: 120_000, messages: 900_000 });
+    expect(config.issueRetention).toBe(7 * 86_400_000);
+    expect(config.requestBudget).toEqual({ perMinute: 240, perHour: 800 });
+    const [tenant] = config.tenants;
+    expect(tenant).toMatchObject({ name: 'contoso', cloud: 'usgov', authorityHost: 'https://login.microsoftonline.us', graphEndpoint: 'https://graph.microsoft.us', collectors: ['health', 'issues', 'messages'] });
+    expect(tenant!.credential.kind === 'secret' && tenant!.credential.secret.reveal()).toBe('p@ss: word {x}');
+  });
+
+  it('never prints a secret, however the config is shown', () => {
+    const config = loadConfigFile(file('secret.yml', tenantYaml('    clientSecret: hunter2-very-secret\n')), {});
+    for (const shown of [JSON.stringify(config), inspect(config, { depth: 10 }), JSON.stringify(redactedConfig(config)), `${config.tenants[0]!.credential.kind === 'secret' ? config.tenants[0]!.credential.secret : ''}`]) {
+      expect(shown).not.toContain('hunter2');
+    }
+    expect(JSON.stringify(config)).toContain('<secret>');
+  });
+
+  it('reads the secret from clientSecretFile relative to the config file', () => {
+    file('secret.txt', 'from-file\n');
+    const config = loadConfigFile(file('file.yml', tenantYaml('    clientSecretFile: secret.txt\n')), {});
+    expect(config.tenants[0]!.credential.kind === 'secret' && config.tenants[0]!.credential.secret.reveal()).toBe('from-file');
+  });
+
+  it('loads a PEM certificate with its key and exposes its expiry', async () => {
+    const pems = await selfsigned.generate([{ name: 'commonName', value: 'exporter' }], { keySize: 2048, days: 30 });
+    file('cert.pem', `${pems.cert}\n${pems.private}`);
+    const config = loadConfigFile(file('cert.yml', tenantYaml('    clientCertificateFile: cert.pem\n')), {});
+    const credential = config.tenants[0]!.credential;
+    expect(credential.kind).toBe('certificate');
+    if (credential.kind !== 'certificate') return;
+    expect(credential.thumbprintSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(credential.notAfter.getTime()).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+    expect(JSON.stringify(config)).not.toContain('PRIVATE KEY');
+  });
+
+  it.each([
+    ['no credential', tenantYaml(), 'tenants[0]: needs one credential: clientSecret, clientSecretFile or clientCertificateFile'],
+    ['two credentials', tenantYaml('    clientSecret: a\n    clientSecretFile: b\n'), 'tenants[0]: has clientSecret and clientSecretFile; give exactly one credential'],
+    ['unknown key', `${tenantYaml('    clientSecret: a\n')}scrapeInterval: 5s\n`, ': unknown field(s) "scrapeInterval"'],
+    ['bad duration', `${tenantYaml('    clientSecret: a\n')}refresh:\n  health: 60\n`, 'refresh.health: 60 has no unit; write it as a duration such as 60s or 60m'],
+    ['bad cloud', tenantYaml('    clientSecret: a\n    cloud: germany\n'), 'tenants[0].cloud: Invalid option: expected one of "global"|"usgov"|"usgovdod"|"china"'],
+    ['bad client id', tenantYaml('    clientSecret: a\n').replace(CLIENT_ID, 'my-app'), 'tenants[0].clientId: must be the application (client) GUID of the app registration'],
+    ['http authority', tenantYaml('    clientSecret: a\n    authorityHost: http://login.example\n'), 'tenants[0].authorityHost: must be an https:// URL'],
+    ['duplicate names', `tenants:\n  - {name: a, tenantId: ${TENANT_ID}, clientId: ${CLIENT_ID}, clientSecret: x}\n  - {name: a, tenantId: ${TENANT_ID}, clientId: ${CLIENT_ID}, clientSecret: y}\n`, 'tenants[1].name: "a" is used twice; tenant names must be unique'],
+    ['duration typo', `${tenantYaml('    clientSecret: a\n')}issueRetention: 7days\n`, 'issueRetention: "7days" is not a duration (use Prometheus syntax such as 30s, 15m, 1h30m, 7d)'],
+    ['no tenants', 'tenants: []\n', 'tenants: must list at least one tenant'],
+    ['budget above Graph limit', `${tenantYaml('    clientSecret: a\n')}requestBudget:\n  perMinute: 500\n`, 'requestBudget.perMinute: Graph allows at most 240 requests per minute per app and tenant'],
+  ])('%s: names the file and the field', (_case, yaml, expected) => {
+    const path = file(`bad-${_case.replace(/ /g, '-')}.yml`, yaml);
+    expect(errorOf(() => loadConfigFile(path, {}))).toBe(`${path}: ${expected}`.replace(`${path}: : `, `${path}: `));
+  });
+
+  it('names the missing environment variable and where it is referenced', () => {
+    const path = file('env.yml', tenantYaml('    clientSecret: ${NOT_SET_ANYWHERE}\n'));
+    expect(errorOf(() => loadConfigFile(path, {}))).toBe(`${path}: tenants[0].clientSecret: environment variable NOT_SET_ANYWHERE is not set`);
+  });
+
+  it('reports YAML syntax errors and unreadable files', () => {
+    expect(errorOf(() => loadConfigFile(file('broken.yml', 'tenants: [\n'), {}))).toMatch(/broken\.yml: invalid YAML: /);
+    expect(errorOf(() => loadConfigFile(join(dir, 'missing.yml'), {}))).toBe(`${join(dir, 'missing.yml')}: cannot read config file: ENOENT`);
+    expect(errorOf(() => loadConfigFile(file('nofile.yml', tenantYaml('    clientSecretFile: nope.txt\n')), {}))).toBe(`${join(dir, 'nofile.yml')}: tenants[0].clientSecretFile: cannot read ${join(dir, 'nope.txt')}: ENOENT`);
+  });
+});
+
+describe('environment configuration', () => {
+  it('builds one tenant from M365_* variables', () => {
+    const config = loadConfigFromEnv({ M365_TENANT_ID: TENANT_ID, M365_CLIENT_ID: CLIENT_ID, M365_CLIENT_SECRET: 's', M365_CLOUD: 'china' });
+    expect(config.source).toBe('environment');
+    expect(config.tenants[0]).toMatchObject({ name: 'default', tenantId: TENANT_ID, graphEndpoint: 'https://microsoftgraph.chinacloudapi.cn' });
+  });
+
+  it('names the variable that is wrong', () => {
+    expect(errorOf(() => loadConfigFromEnv({ M365_TENANT_ID: TENANT_ID, M365_CLIENT_SECRET: 's' }))).toBe('environment: M365_CLIENT_ID: Invalid input: expected string, received undefined');
+    expect(errorOf(() => loadConfigFromEnv({ M365_TENANT_ID: TENANT_ID, M365_CLIENT_ID: CLIENT_ID }))).toBe('environment: M365_* tenant settings: needs one credential: clientSecret, clientSecretFile or clientCertificateFile');
+    expect(errorOf(() => loadConfigFromEnv({ M365_TENANT_ID: TENANT_ID, M365_CLIENT_ID: CLIENT_ID, M365_CLIENT_SECRET: 's', M365_GRAPH_ENDPOINT: 'ftp://x' }))).toBe('environment: M365_GRAPH_ENDPOINT: must be an https:// URL');
+  });
+});
