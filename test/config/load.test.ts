@@ -60,7 +60,7 @@ describe('config file', () => {
   });
 
   it('loads a PEM certificate with its key and exposes its expiry', async () => {
-    const pems = await selfsigned.generate([{ name: 'commonName', value: 'exporter' }], { keySize: 2048, days: 30 });
+    const pems = await selfsigned.generate([{ name: 'commonName', value: 'exporter' }], { keySize: 2048, notAfterDate: new Date(Date.now() + 30 * 86_400_000) });
     file('cert.pem', `${pems.cert}\n${pems.private}`);
     const config = loadConfigFile(file('cert.yml', tenantYaml('    clientCertificateFile: cert.pem\n')), {});
     const credential = config.tenants[0]!.credential;

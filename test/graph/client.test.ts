@@ -45,7 +45,7 @@ describe('GraphClient paging', () => {
   it('follows @odata.nextLink across pages and sends $select and the page size preference', async () => {
     const seen: Array<{ url: string; prefer?: string; auth?: string }> = [];
     const base = await serve((req, res, root) => {
-      seen.push({ url: req.url!, prefer: req.headers.prefer, auth: req.headers.authorization });
+      seen.push({ url: req.url!, prefer: String(req.headers.prefer), auth: req.headers.authorization });
       const skip = Number(new URL(req.url!, root).searchParams.get('$skip') ?? 0);
       const value = [skip + 1, skip + 2].filter((n) => n <= 5).map((n) => ({ id: `I${n}` }));
       json(res, 200, { value, ...(skip + 2 < 5 ? { '@odata.nextLink': `${root}/v1.0/x?$select=id&$skip=${skip + 2}` } : {}) });

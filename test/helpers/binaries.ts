@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
+
+export interface RunningBinary {
+  url: string;
+  dir: string;
+  output: string[];
+  stop(): Promise<void>;
+}
+
+async function run(name: string, command: string, args: (port: number, dir: string) => string[], readyPath: string): Promise<RunningBinary> {
+  const dir = mkdtempSync(join(tmpdir(), `m365-${name}-`));
+  const port = await freePort();
+  const output: string[] = [];
+  const child: ChildProcess = spawn(command, args(port, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (c: Buffer) => output.push(c.toString()));
+  child.stderr!.on('data', (c: Buffer) => output.push(c.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${name} to be ready`, async () => {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${output.join('').slice(-2000)}`);
+    return (await fetch(`${url}${readyPath}`)).ok;
+  }, 30_000, 200);
+  return {
+    url,
+    dir,
+    output,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export interface PrometheusOptions {
+  /** host:port targets with their metrics path. */
+  scrape: Array<{ job: string; target: string; path?: string; params?: Record<string, string[]> }>;
+  scrapeInterval?: string;
+  evaluationInterval?: string;
+  ruleFiles?: string[];
+  alertmanager?: string;
+}
+
+/** The real Prometheus (Debian package) with its own config and data directory on a free loopback port. */
+export async function startPrometheus(options: PrometheusOptions): Promise<RunningBinary & { query(expr: string): Promise<PromVector> }> {
+  const config = {
+    global: { scrape_interval: options.scrapeInterval ?? '1s', evaluation_interval: options.evaluationInterval ?? '1s' },
+    rule_files: options.ruleFiles ?? [],
+    ...(options.alertmanager ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [options.alertmanager] }] }] } } : {}),
+    scrape_configs: options.scrape.map((s) => ({
+      job_name: s.job, metrics_path: s.path ?? '/metrics', ...(s.params ? { params: s.params } : {}), static_configs: [{ targets: [s.target] }],
+    })),
+  };
+  const running = await run('prometheus', 'prometheus', (port, dir) => {
+    writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
+    return [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'];
+  }, '/-/ready');
+  return {
+    ...running,
+    async query(expr: string) {
+      const response = await fetch(`${running.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+      const body = (await response.json()) as { status: string; error?: string; data: { resultType: string; result: PromVector } };
+      if (body.status !== 'success') throw new Error(`query ${expr} failed: ${body.error}`);
+      return body.data.result;
+    },
+  };
+}
+
+export type PromVector = Array<{ metric: Record<string, string>; value: [number, string] }>;
+
+/** The real Alertmanager (Debian's prometheus-alertmanager) with the given config file, on a free port. */
+export async function startAlertmanager(configFile: string): Promise<RunningBinary> {
+  return run('alertmanager', 'prometheus-alertmanager', (port, dir) => [
+    `--config.file=${configFile}`, `--storage.path=${dir}`, `--web.listen-address=127.0.0.1:${port}`,
+    '--cluster.listen-address=', '--log.level=warn',
+  ], '/-/ready');
+}
+
+export function writeTemp(name: string, text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'm365-')), name);
+  writeFileSync(path, text);
+  return path;
+}

@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { parseExposition, type ParsedSample } from './exposition.js';
+import { waitFor } from './wait.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+export interface ExporterProcess {
+  url: string;
+  logs: string[];
+  process: ChildProcess;
+  scrape(path?: string): Promise<string>;
+  samples(path?: string): Promise<ParsedSample[]>;
+  stop(): Promise<number | null>;
+}
+
+/** Runs the built exporter (dist/cli.js) as a real child process, trusting the simulator's CA as a user would. */
+export async function startExporter(config: Record<string, unknown>, caCertPem: string, extraArgs: string[] = []): Promise<ExporterProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'm365-exporter-'));
+  const configPath = join(dir, 'config.yml');
+  const caPath = join(dir, 'ca.pem');
+  writeFileSync(configPath, stringify(config));
+  writeFileSync(caPath, caCertPem);
+  const child = spawn(process.execPath, [CLI, '--config', configPath, '--listen', '127.0.0.1:0', ...extraArgs], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: caPath },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  let buffered = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    logs.push(...lines);
+  });
+  child.stdout!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const url = await waitFor('the exporter to listen', () => {
+    if (child.exitCode !== null) throw new Error(`exporter exited with ${child.exitCode}: ${logs.join('\n')}`);
+    for (const line of logs) {
+      const address = line.startsWith('{') ? (JSON.parse(line) as { msg?: string; address?: string }) : undefined;
+      if (address?.msg === 'listening') return address.address;
+    }
+    return undefined;
+  }, 15_000, 50);
+
+  const scrape = async (path = '/metrics') => {
+    const response = await fetch(`${url}${path}`);
+    if (!response.ok) throw new Error(`${path}: HTTP ${response.status}: ${await response.text()}`);
+    return response.text();
+  };
+  return {
+    url: url!,
+    logs,
+    process: child,
+    scrape,
+    samples: async (path) => parseExposition(await scrape(path)),
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+export function tenantConfig(name: string, sim: { url: string }, tenant: { tenantId: string; clientId: string; clientSecret?: string }, extra: Record<string, unknown> = {}) {
+  return {
+    name,
+    tenantId: tenant.tenantId,
+    clientId: tenant.clientId,
+    clientSecret: tenant.clientSecret,
+    authorityHost: sim.url,
+    graphEndpoint: sim.url,
+    ...extra,
+  };
+}
