@@ -50,6 +50,9 @@ export function createGlobalRegistry(version: string): Registry {
   const buildInfo = new Gauge({ name: BUILD_INFO.name, help: BUILD_INFO.help, labelNames: BUILD_INFO.labels as string[], registers: [registry] });
   buildInfo.set({ version, nodejs_version: process.version }, 1);
   collectDefaultMetrics({ register: registry });
+  // These three are gauges named *_total, which `promtool check metrics` rightly rejects; nodejs_active_handles,
+  // nodejs_active_requests and nodejs_active_resources (by type) carry the same information.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   return registry;
 }
 

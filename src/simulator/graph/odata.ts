@@ -80,8 +80,8 @@ function parseLiteral(s: string): Literal {
   throw new GraphError(400, 'BadRequest', `Invalid filter clause: unsupported literal ${s}.`);
 }
 
-export function applyFilter<T extends Entity>(items: T[], clauses: Clause[]): T[] {
-  return items.filter((item) => clauses.every((c) => matches(item[c.property], c)));
+export function applyFilter<T extends object>(items: T[], clauses: Clause[]): T[] {
+  return items.filter((item) => clauses.every((c) => matches((item as Entity)[c.property], c)));
 }
 
 function matches(actual: unknown, { op, value }: Clause): boolean {
@@ -106,7 +106,7 @@ function compare(actual: unknown, value: Exclude<Literal, null>): number | undef
 }
 
 /** `$orderby=prop [asc|desc], …` */
-export function applyOrderBy<T extends Entity>(items: T[], query: URLSearchParams, type: EntityType): T[] {
+export function applyOrderBy<T extends object>(items: T[], query: URLSearchParams, type: EntityType): T[] {
   const raw = query.get('$orderby');
   if (raw === null) return items;
   const keys = raw.split(',').map((part) => {
@@ -117,8 +117,8 @@ export function applyOrderBy<T extends Entity>(items: T[], query: URLSearchParam
   });
   return [...items].sort((a, b) => {
     for (const { property, sign } of keys) {
-      const x = String(a[property] ?? '');
-      const y = String(b[property] ?? '');
+      const x = String((a as Entity)[property] ?? '');
+      const y = String((b as Entity)[property] ?? '');
       if (x !== y) return x < y ? -sign : sign;
     }
     return 0;

@@ -67,7 +67,7 @@ export function graphHandler(core: SimulatorCore, options: GraphRouteOptions, ha
       send(ctx, 200, body, { 'Content-Type': GRAPH_JSON, ...result.headers });
     } catch (err) {
       if (!(err instanceof GraphError)) throw err;
-      const inner = err.code === 'TooManyRequests' ? { code: '429', message: 'Please retry after', status: '429' } : {};
+      const inner: Record<string, string> = err.code === 'TooManyRequests' ? { code: '429', message: 'Please retry after', status: '429' } : {};
       sendODataError(ctx, core.now(), err.status, err.code, err.message, err.headers, inner);
     }
   };

@@ -107,8 +107,7 @@ function listMessages(g: GraphRequest): GraphResult {
 function list(g: GraphRequest, set: string, type: EntityType, all: object[]): GraphResult {
   const select = parseSelect(g.ctx.query, type);
   expandsIssues(g, type);
-  const entities = all as Record<string, unknown>[];
-  const items = applyOrderBy(applyFilter(entities, parseFilter(g.ctx.query, type)), g.ctx.query, type).map((e) => project(structuredClone(e), select));
+  const items = applyOrderBy(applyFilter(all, parseFilter(g.ctx.query, type)), g.ctx.query, type).map((e) => project(structuredClone(e) as Record<string, unknown>, select));
   const page = pageOf(g.ctx, items, contextUrl(g, set, select));
   return { json: page.body, headers: page.headers };
 }

@@ -1,0 +1,85 @@
+/** Starts the HTTPS server that plays both Entra ID (authority) and Microsoft Graph for the simulated tenants. */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { entraRoutes } from './entra.js';
+import { serviceAnnouncementRoutes } from './graph/serviceAnnouncement.js';
+import { createContext, matchRoute, sendJson, sendODataError, type RequestContext, type RequestKind, type Route, type SimulatorCore } from './http.js';
+import { TenantState } from './tenant.js';
+import { createTlsIdentity } from './tls.js';
+import type { SimRequestLogEntry, Simulator, SimulatorOptions, SimTenant } from './types.js';
+
+export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
+  const now = options.now ?? (() => new Date());
+  const core: SimulatorCore = {
+    now,
+    tenants: new Map(options.tenants.map((spec) => [spec.tenantId.toLowerCase(), new TenantState(spec, now)])),
+    // Per-simulator key: tokens from one run (or from real Entra) are never valid on another.
+    tokenKey: randomBytes(32),
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3600,
+    enforceThrottling: options.enforceThrottling ?? true,
+  };
+  const routes: Route[] = [...entraRoutes(core), ...serviceAnnouncementRoutes(core)];
+  const requests: SimRequestLogEntry[] = [];
+  const tls = await createTlsIdentity(options.tlsDnsNames);
+
+  const server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+    const ctx = createContext(req, res);
+    const { route, params, methodMismatch } = matchRoute(routes, ctx.method, ctx.path);
+    // Logged on finish so the entry carries the final status (and the tenant the handler resolved).
+    res.on('finish', () => requests.push(logEntry(ctx, route?.kind ?? kindOf(ctx.path), now(), res.statusCode)));
+    if (!route) return unmatched(ctx, now(), methodMismatch);
+    Promise.resolve(route.handle(ctx, params)).catch((err: unknown) => {
+      if (!res.headersSent) sendODataError(ctx, now(), 500, 'generalException', `Simulator error: ${String(err)}`);
+      else res.destroy();
+    });
+  });
+  // Clients (msal, the exporter) keep connections alive; do not let idle sockets hold the server open.
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';
+
+  return {
+    url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    caCertPem: tls.certPem,
+    requests,
+    tenant(tenantId: string): SimTenant {
+      const tenant = core.tenants.get(tenantId.toLowerCase());
+      if (!tenant) throw new Error(`unknown simulated tenant '${tenantId}'`);
+      return tenant;
+    },
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function unmatched(ctx: RequestContext, now: Date, methodMismatch: boolean): void {
+  if (kindOf(ctx.path) !== 'graph') return sendJson(ctx, methodMismatch ? 405 : 404, { error: 'not_found', error_description: `No such endpoint: ${ctx.path}` });
+  if (methodMismatch) return sendODataError(ctx, now, 405, 'Request_BadRequest', 'The HTTP method is not allowed for this resource.');
+  sendODataError(ctx, now, 404, 'UnknownError', `Resource not found for the segment '${ctx.path.split('/').filter(Boolean).at(-1) ?? ''}'.`);
+}
+
+function kindOf(path: string): RequestKind {
+  if (/^\/(v1\.0|beta)\//.test(path)) return 'graph';
+  return /\/oauth2\//.test(path) ? 'token' : 'discovery';
+}
+
+function logEntry(ctx: RequestContext, kind: RequestKind, time: Date, status: number): SimRequestLogEntry {
+  return {
+    time,
+    ...(ctx.tenantId !== undefined && { tenantId: ctx.tenantId }),
+    method: ctx.method,
+    path: ctx.path,
+    query: Object.fromEntries(ctx.query),
+    status,
+    kind,
+  };
+}
