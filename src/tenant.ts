@@ -26,7 +26,7 @@ interface CollectorState {
 export class Tenant {
   readonly metrics: TenantMetrics;
   readonly graph: GraphClient;
-  readonly budget: RequestBudget;
+  readonly budgets: { serviceCommunications: RequestBudget; serviceActivity: RequestBudget };
   readonly collectors: Array<Collector<unknown>>;
   readonly #states = new Map<CollectorName, CollectorState>();
   #samples = new Map<string, Sample[]>();
@@ -47,10 +47,13 @@ export class Tenant {
     }, logger);
     for (const result of ['success', 'failure']) this.metrics.counter(METRICS.tokenRequests).inc({ tenant: config.name, result }, 0);
     this.metrics.counter(METRICS.graphThrottled).inc({ tenant: config.name }, 0);
-    this.budget = new RequestBudget([
-      { name: '1m', limit: global.requestBudget.perMinute, windowMs: 60_000 },
-      { name: '1h', limit: global.requestBudget.perHour, windowMs: 3_600_000 },
-    ]);
+    this.budgets = {
+      serviceCommunications: new RequestBudget([
+        { name: '1m', limit: global.requestBudget.perMinute, windowMs: 60_000 },
+        { name: '1h', limit: global.requestBudget.perHour, windowMs: 3_600_000 },
+      ]),
+      serviceActivity: new RequestBudget([{ name: '1m', limit: global.serviceActivity.requestsPerMinute, windowMs: 60_000 }]),
+    };
     this.graph = new GraphClient({
       graphEndpoint: config.graphEndpoint,
       getToken: () => tokens.getToken(),
@@ -91,26 +94,35 @@ export class Tenant {
     const state = this.#states.get(collector.name)!;
     const started = performance.now();
     const now = new Date();
+    let partialFailures = 0;
+    const recordFailure = (error: Error, message: string) => {
+      const reason = error instanceof ExporterError ? error.reason : 'internal';
+      this.metrics.counter(METRICS.collectorErrors).inc({ tenant: this.name, collector: collector.name, reason });
+      this.logger.warn({ tenant: this.name, collector: collector.name, reason, err: error.message }, message);
+      if (!(error instanceof ExporterError)) this.logger.error({ stack: error.stack }, 'unexpected error');
+    };
     try {
       state.snapshot = await collector.fetch({
         graph: this.graph,
-        budget: this.budget,
+        budgets: this.budgets,
         config: this.global,
+        tenant: this.config,
         view: this.#view(),
         now,
         signal,
+        logger: this.logger,
         count: (metric, labels, amount) => this.metrics.counter(metric).inc({ tenant: this.name, ...labels }, amount),
+        partialFailure: (error, detail) => {
+          partialFailures++;
+          recordFailure(error, `refresh of ${detail} failed; keeping its last good data`);
+        },
       }, state.snapshot);
-      state.success = true;
-      state.lastSuccess = new Date();
+      state.success = partialFailures === 0;
+      if (state.success) state.lastSuccess = new Date();
     } catch (error) {
       if (signal.aborted) return;
       state.success = false;
-      const reason = error instanceof ExporterError ? error.reason : 'internal';
-      this.metrics.counter(METRICS.collectorErrors).inc({ tenant: this.name, collector: collector.name, reason });
-      this.logger.warn({ tenant: this.name, collector: collector.name, reason, err: (error as Error).message },
-        `refresh failed; keeping the last good data${state.snapshot === undefined ? ' (none yet)' : ''}`);
-      if (!(error instanceof ExporterError)) this.logger.error({ stack: (error as Error).stack }, 'unexpected error');
+      recordFailure(error as Error, `refresh failed; keeping the last good data${state.snapshot === undefined ? ' (none yet)' : ''}`);
     } finally {
       state.attempted = true;
       state.durationSeconds = (performance.now() - started) / 1_000;
@@ -161,7 +173,7 @@ export class Tenant {
         }
         break;
       case METRICS.requestBudgetRemaining.name:
-        for (const { window, remaining } of this.budget.remaining()) yield { labels: { tenant, window }, value: remaining };
+        for (const { window, remaining } of this.budgets.serviceCommunications.remaining()) yield { labels: { tenant, window }, value: remaining };
         break;
       case METRICS.tokenError.name:
         if (this.#tokenError) yield { labels: { tenant, error_code: this.#tokenError }, value: 1 };

@@ -16,7 +16,7 @@ export const healthOverviewsCollector: Collector<HealthSnapshot> = {
 
   async fetch(context, previous) {
     const items = await context.graph.getCollection('/v1.0/admin/serviceAnnouncement/healthOverviews', {
-      endpoint: ENDPOINT, budget: context.budget, select: selectOf(serviceHealthSchema), signal: context.signal,
+      endpoint: ENDPOINT, budget: context.budgets.serviceCommunications, select: selectOf(serviceHealthSchema), signal: context.signal,
     });
     const services = parseItems(serviceHealthSchema, items, ENDPOINT).map((item) => ({
       id: item.id,

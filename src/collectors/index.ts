@@ -2,6 +2,7 @@ import type { CollectorName } from '../config/schema.js';
 import { healthOverviewsCollector } from './healthOverviews.js';
 import { issuesCollector } from './issues.js';
 import { messagesCollector } from './messages.js';
+import { serviceActivityCollector } from './serviceActivity.js';
 import type { Collector } from './types.js';
 
 /** Every collector by name; health first, since issues need its service ids. */
@@ -9,4 +10,5 @@ export const COLLECTORS: Record<CollectorName, Collector<any>> = {
   health: healthOverviewsCollector,
   issues: issuesCollector,
   messages: messagesCollector,
+  serviceActivity: serviceActivityCollector,
 };

@@ -39,7 +39,7 @@ export const issuesCollector: Collector<IssuesSnapshot> = {
 
   async fetch(context, previous) {
     const items = await context.graph.getCollection('/v1.0/admin/serviceAnnouncement/issues', {
-      endpoint: ENDPOINT, budget: context.budget, select: selectOf(serviceHealthIssueSchema), signal: context.signal,
+      endpoint: ENDPOINT, budget: context.budgets.serviceCommunications, select: selectOf(serviceHealthIssueSchema), signal: context.signal,
     });
     const issues = parseItems(serviceHealthIssueSchema, items, ENDPOINT).map((item): Issue => ({
       id: item.id,

@@ -27,7 +27,7 @@ export const messagesCollector: Collector<MessagesSnapshot> = {
 
   async fetch(context) {
     const items = await context.graph.getCollection('/v1.0/admin/serviceAnnouncement/messages', {
-      endpoint: ENDPOINT, budget: context.budget, select: selectOf(serviceUpdateMessageSchema), signal: context.signal,
+      endpoint: ENDPOINT, budget: context.budgets.serviceCommunications, select: selectOf(serviceUpdateMessageSchema), signal: context.signal,
     });
     const messages = parseItems(serviceUpdateMessageSchema, items, ENDPOINT).map((item): Message => ({
       id: item.id,

@@ -1,6 +1,8 @@
-import type { Config } from '../config/load.js';
+import type { Config, TenantConfig } from '../config/load.js';
 import type { CollectorName } from '../config/schema.js';
+import type { RequestBudget } from '../graph/budget.js';
 import type { GraphClient } from '../graph/client.js';
+import type { Logger } from '../logger.js';
 import type { MetricDefinition } from '../metrics/definitions.js';
 
 export type Labels = Record<string, string>;
@@ -23,14 +25,22 @@ export interface TenantView {
 
 export interface FetchContext {
   graph: GraphClient;
-  /** Passed to every Graph request: the tenant's service communications request budget. */
-  budget: import('../graph/budget.js').RequestBudget;
+  /** The tenant's request budgets: service communications (240/min, 800/h) and the Monitoring API. */
+  budgets: { serviceCommunications: RequestBudget; serviceActivity: RequestBudget };
   config: Config;
+  tenant: TenantConfig;
   view: TenantView;
   now: Date;
   signal: AbortSignal;
   /** Adds to a live counter (amount 0 makes the series exist). */
   count(metric: MetricDefinition, labels: Labels, amount: number): void;
+  /**
+   * Records a failure of part of the refresh (one Monitoring API function, say) while the rest succeeded: the
+   * refresh counts as failed and the error is counted and logged, but the returned snapshot is kept, because
+   * counters were already advanced for the parts that succeeded.
+   */
+  partialFailure(error: Error, detail: string): void;
+  logger: Logger;
 }
 
 /**

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { CLOUDS, type CloudName } from './clouds.js';
-import { COLLECTOR_NAMES, configSchema, type CollectorName, type RawConfig, type RawTenant } from './schema.js';
+import { DEFAULT_COLLECTORS, configSchema, type CollectorName, type RawConfig, type RawTenant } from './schema.js';
 import { Secret } from './secret.js';
 
 export type Credential =
@@ -20,6 +20,8 @@ export interface TenantConfig {
   authorityHost: string;
   graphEndpoint: string;
   collectors: CollectorName[];
+  /** Monitoring API selection as configured (workloads, function names or "all"); resolved by the collector. */
+  serviceActivity: string[];
 }
 
 export interface Config extends Omit<RawConfig, 'tenants'> {
@@ -115,7 +117,8 @@ function resolveTenant(tenant: RawTenant, where: string, baseDir: string, envNam
     cloud: tenant.cloud,
     authorityHost: tenant.authorityHost ?? cloud.authorityHost,
     graphEndpoint: tenant.graphEndpoint ?? cloud.graphEndpoint,
-    collectors: tenant.collectors ?? [...COLLECTOR_NAMES],
+    collectors: tenant.collectors ?? [...DEFAULT_COLLECTORS, ...(tenant.serviceActivity ? ['serviceActivity' as const] : [])],
+    serviceActivity: tenant.serviceActivity ?? [],
   };
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CLOUD_NAMES } from './clouds.js';
 import { parseDuration } from './duration.js';
+import { SERVICE_ACTIVITY_WORKLOADS, selectServiceActivityFunctions } from '../graph/serviceActivity.js';
 
 const duration = z.union([z.string(), z.number()]).transform((text, ctx) => {
   if (typeof text === 'number') {
@@ -21,7 +22,9 @@ const httpsUrl = z
   .url({ protocol: /^https$/, error: 'must be an https:// URL' })
   .transform((url) => url.replace(/\/+$/, ''));
 
-export const COLLECTOR_NAMES = ['health', 'issues', 'messages'] as const;
+export const COLLECTOR_NAMES = ['health', 'issues', 'messages', 'serviceActivity'] as const;
+/** Collectors a tenant runs when its config does not list them; serviceActivity needs `serviceActivity:`. */
+export const DEFAULT_COLLECTORS = ['health', 'issues', 'messages'] as const;
 export type CollectorName = (typeof COLLECTOR_NAMES)[number];
 
 export const tenantSchema = z
@@ -40,6 +43,17 @@ export const tenantSchema = z
     authorityHost: httpsUrl.optional(),
     graphEndpoint: httpsUrl.optional(),
     collectors: z.array(z.enum(COLLECTOR_NAMES)).min(1).optional(),
+    serviceActivity: z
+      .array(z.string().min(1))
+      .min(1)
+      .superRefine((selection, ctx) => {
+        const { unknown } = selectServiceActivityFunctions(selection);
+        if (unknown.length > 0) {
+          ctx.addIssue({ code: 'custom', message: `unknown Monitoring API workload or function ${unknown.map((u) => `"${u}"`).join(', ')}; use "all", a workload (${SERVICE_ACTIVITY_WORKLOADS.join(', ')}) or a function name such as getMetricsForMfaSignInSuccess` });
+        }
+      })
+      .optional()
+      .describe('Monitoring API functions to read: workload names (exchange, teams, ...), function names, or "all"'),
   })
   .superRefine((tenant, ctx) => {
     const given = (['clientSecret', 'clientSecretFile', 'clientCertificateFile'] as const).filter((key) => tenant[key] !== undefined);
@@ -65,6 +79,7 @@ export const configSchema = z.strictObject({
       health: duration.default(60_000),
       issues: duration.default(60_000),
       messages: duration.default(900_000),
+      serviceActivity: duration.default(300_000),
     })
     .prefault({}),
   issueRetention: duration.default(7 * 86_400_000).describe('How long resolved issues stay exported (post-incident reviews)'),
@@ -86,6 +101,26 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .describe('Graph service-communications throttling limits, per app per tenant'),
+  serviceActivity: z
+    .strictObject({
+      aggregationInterval: z
+        .union([z.literal(5), z.literal(10), z.literal(15), z.literal(30)], { error: 'must be 5, 10, 15 or 30 (minutes), as the Monitoring API allows' })
+        .default(5),
+      settleDelay: duration.default(1_800_000).describe('A bucket counts as final this long after it ends; until then it is re-read'),
+      lookback: duration.default(3_600_000).describe('How far back the first read of a function goes'),
+      recheckDisabled: duration.default(3_600_000).describe('How often a function disabled by 403/404 is tried again'),
+      requestsPerMinute: z.int().min(1).max(600).default(60),
+    })
+    .prefault({}),
+  otlp: z
+    .strictObject({
+      endpoint: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL, e.g. http://otel-collector:4318/v1/metrics' }),
+      protocol: z.enum(['http/protobuf', 'http/json']).default('http/protobuf'),
+      headers: z.record(z.string(), z.string()).default({}).describe('Sent with every export; values are treated as secrets'),
+      interval: duration.default(60_000),
+      timeout: duration.default(10_000),
+    })
+    .optional(),
   tenants: z
     .array(tenantSchema)
     .min(1, 'must list at least one tenant')
