@@ -7,6 +7,7 @@ import { startPrometheus } from '../helpers/binaries.js';
 import { familyNames, parseExposition, select, value, type ParsedSample } from '../helpers/exposition.js';
 import { startExporter, tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
 import { writeTemp } from '../helpers/binaries.js';
+import selfsigned from 'selfsigned';
 import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
@@ -14,7 +15,9 @@ const run = promisify(execFile);
 const CONTOSO = { tenantId: '0d2d1a6e-1111-4c1e-9a7e-000000000001', clientId: '5a1c0c8e-2222-4b8e-8f3e-000000000001', clientSecret: 'contoso-secret-value-1' };
 const FABRIKAM = { tenantId: '0d2d1a6e-1111-4c1e-9a7e-000000000002', clientId: '5a1c0c8e-2222-4b8e-8f3e-000000000002', clientSecret: 'fabrikam-secret-value-2' };
 const EXPIRED = { tenantId: '0d2d1a6e-1111-4c1e-9a7e-000000000003', clientId: '5a1c0c8e-2222-4b8e-8f3e-000000000003', clientSecret: 'expired-secret-value-3' };
+const CERTIFIED = { tenantId: '0d2d1a6e-1111-4c1e-9a7e-000000000004', clientId: '5a1c0c8e-2222-4b8e-8f3e-000000000004' };
 const SECRETS = [CONTOSO.clientSecret, FABRIKAM.clientSecret, EXPIRED.clientSecret];
+let certificate: { cert: string; private: string };
 const SYNTHETIC_SERVICES = 120;
 
 let sim: Simulator;
@@ -24,11 +27,13 @@ const samples = () => exporter.samples();
 const contoso = (labels: Record<string, string> = {}) => ({ tenant: 'contoso', ...labels });
 
 beforeAll(async () => {
+  certificate = await selfsigned.generate([{ name: 'commonName', value: 'm365-health-exporter' }], { keySize: 2048, notAfterDate: new Date(Date.now() + 20 * 86_400_000) });
   sim = await startSimulator({
     tenants: [
       { ...CONTOSO, services: 'default' },
       { ...FABRIKAM, services: SYNTHETIC_SERVICES },
       { ...EXPIRED, services: 'default' },
+      { ...CERTIFIED, certificatePem: certificate.cert, services: 3 },
     ],
   });
   sim.tenant(FABRIKAM.tenantId).addIssues(120);
@@ -41,6 +46,7 @@ beforeAll(async () => {
       tenantConfig('contoso', sim, CONTOSO),
       tenantConfig('fabrikam', sim, FABRIKAM),
       tenantConfig('expired', sim, EXPIRED),
+      tenantConfig('certified', sim, CERTIFIED, { clientCertificateFile: writeTemp('app.pem', `${certificate.cert}\n${certificate.private}`) }),
     ],
   }, sim.caCertPem);
   await waitFor('/-/ready', async () => (await fetch(`${exporter.url}/-/ready`)).ok, 30_000);
@@ -157,6 +163,15 @@ describe('exporter against the simulated tenant', () => {
     expect(throttleRequests.length).toBe(6);
   });
 
+  it('signs in with a certificate and exports its expiry', async () => {
+    const all = await samples();
+    expect(select(all, 'm365_service_info', { tenant: 'certified' })).toHaveLength(3);
+    const notAfter = value(all, 'm365_exporter_credential_expiry_timestamp_seconds', { tenant: 'certified', kind: 'certificate' })!;
+    expect(Math.abs(notAfter - (Date.now() / 1_000 + 20 * 86_400))).toBeLessThan(3_600);
+    expect(value(all, 'm365_exporter_token_expiry_timestamp_seconds', { tenant: 'certified' })).toBeGreaterThan(Date.now() / 1_000);
+    expect(exporter.logs.join('\n')).not.toContain('PRIVATE KEY');
+  });
+
   it('reports a token failure for that tenant only, with its AADSTS code', async () => {
     const all = await samples();
     for (const collector of ['health', 'issues', 'messages']) {
@@ -195,7 +210,7 @@ describe('exporter against the simulated tenant', () => {
     const requestsBefore = sim.requests.length;
     const unknown = await fetch(`${exporter.url}/probe?tenant=nope`);
     expect(unknown.status).toBe(400);
-    expect(await unknown.text()).toBe('unknown tenant "nope": configured tenants are contoso, fabrikam, expired\n');
+    expect(await unknown.text()).toBe('unknown tenant "nope": configured tenants are contoso, fabrikam, expired, certified\n');
     expect((await fetch(`${exporter.url}/probe`)).status).toBe(400);
     expect(sim.requests.slice(requestsBefore).every((r) => r.tenantId !== undefined)).toBe(true);
   });
@@ -219,7 +234,7 @@ describe('exporter against the simulated tenant', () => {
   it('is scraped by a real Prometheus, which sees m365_service_operational for every simulated service', async () => {
     const prometheus = await startPrometheus({ scrape: [{ job: 'm365', target: new URL(exporter.url).host }] });
     try {
-      const expected = sim.tenant(CONTOSO.tenantId).services.length + SYNTHETIC_SERVICES;
+      const expected = sim.tenant(CONTOSO.tenantId).services.length + SYNTHETIC_SERVICES + 3;
       const result = await waitFor('Prometheus to scrape', async () => {
         const vector = await prometheus.query('m365_service_operational');
         return vector.length === expected && vector;
