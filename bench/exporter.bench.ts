@@ -1,0 +1,67 @@
+/**
+ * `npm run bench`: the built exporter against simulated fleets, as an MSP would run it. Measures the time until every
+ * tenant's first refresh is done, scrape latency of /metrics and /probe, exposition size, series and memory, and
+ * prints one JSON line per fleet size. No timing is asserted: numbers are for the closing notes and regressions.
+ * BENCH_TENANTS=10,100,300 chooses the fleet sizes.
+ */
+import { describe, expect, it } from 'vitest';
+import { startSimulator } from '../src/simulator/index.js';
+import { parseExposition, select, value } from '../test/helpers/exposition.js';
+import { startExporter, tenantConfig } from '../test/helpers/exporterProcess.js';
+import { waitFor } from '../test/helpers/wait.js';
+
+const SIZES = (process.env.BENCH_TENANTS ?? '10,100,300').split(',').map(Number);
+
+async function timed(times: number, fn: () => Promise<unknown>): Promise<{ medianMs: number; p95Ms: number; maxMs: number }> {
+  const durations: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const started = performance.now();
+    await fn();
+    durations.push(performance.now() - started);
+  }
+  durations.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(durations[Math.min(durations.length - 1, Math.floor(q * durations.length))]! * 10) / 10;
+  return { medianMs: at(0.5), p95Ms: at(0.95), maxMs: at(1) };
+}
+
+describe('exporter at fleet scale', () => {
+  for (const size of SIZES) {
+    it(`${size} tenants × 26 services`, async () => {
+      const tenants = Array.from({ length: size }, (_, i) => ({
+        name: `tenant${String(i).padStart(4, '0')}`,
+        tenantId: `0b0b0000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        clientId: `c0c00000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        clientSecret: 'bench-secret',
+      }));
+      const sim = await startSimulator({ tenants, enforceThrottling: false });
+      const started = Date.now();
+      const exporter = await startExporter({
+        refresh: { health: '5m', issues: '5m', messages: '15m' },
+        readyTimeout: '10m',
+        tenants: tenants.map((t) => tenantConfig(t.name, sim, t)),
+      }, sim.caCertPem);
+      try {
+        await waitFor('every tenant to refresh', async () => (await fetch(`${exporter.url}/-/ready`)).ok, 300_000, 100);
+        const readyMs = Date.now() - started;
+        const text = await exporter.scrape();
+        const samples = parseExposition(text);
+        expect(select(samples, 'm365_service_info')).toHaveLength(size * 26);
+        const metrics = await timed(20, () => exporter.scrape());
+        const probe = await timed(50, () => exporter.scrape(`/probe?tenant=${tenants[0]!.name}`));
+        console.log(JSON.stringify({
+          tenants: size,
+          readyMs,
+          exposition: { bytes: text.length, samples: samples.length },
+          scrapeMetrics: metrics,
+          scrapeProbe: probe,
+          residentMemoryMiB: Math.round(value(await exporter.samples(), 'process_resident_memory_bytes')! / 2 ** 20),
+          tokenRequests: tenants.reduce((sum, t) => sum + sim.tenant(t.tenantId).tokenRequests, 0),
+          graphRequests: sim.requests.filter((r) => r.kind === 'graph').length,
+        }));
+      } finally {
+        await exporter.stop();
+        await sim.stop();
+      }
+    }, 900_000);
+  }
+});

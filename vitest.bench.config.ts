@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['bench/**/*.bench.ts'],
+    fileParallelism: false,
+    testTimeout: 900_000,
+  },
+});
