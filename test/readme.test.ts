@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { SERVICE_ACTIVITY_FUNCTIONS } from '../src/graph/serviceActivity.js';
+import { BUILD_INFO, METRICS } from '../src/metrics/definitions.js';
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const ci = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');
+
+describe('README', () => {
+  it('starts with the demo command and the test command, and CI runs that test command', () => {
+    const firstBlock = readme.match(/```sh\n([\s\S]*?)```/)![1]!.trim().split('\n');
+    expect(readme.indexOf('```sh')).toBeLessThan(readme.indexOf('\n## '));
+    expect(firstBlock).toHaveLength(2);
+    expect(firstBlock[0]).toMatch(/^npm ci && npm run demo\s/);
+    expect(firstBlock[1]).toMatch(/&& npm test\s/);
+    expect(ci).toMatch(/^npm test$/m);
+  });
+
+  it('documents every metric family with its type and exact labels', () => {
+    for (const def of [...Object.values(METRICS), BUILD_INFO]) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${def.name}\` |`));
+      expect(row, def.name).toBeDefined();
+      expect(row).toContain(`| ${def.type} | ${def.labels.map((l) => `\`${l}\``).join(', ')} |`);
+    }
+  });
+
+  it('lists every Monitoring API function with its metric label', () => {
+    for (const fn of SERVICE_ACTIVITY_FUNCTIONS) expect(readme).toContain(`| \`${fn.workload}\` | \`${fn.name}\` | \`${fn.metric}\` |`);
+  });
+});
