@@ -1,0 +1,149 @@
+/**
+ * Shared pieces of every dashboard: the datasource and tenant variables, label selectors, status colours and
+ * Microsoft 365 admin center links. Selectors live here only, so a deployment that renames the scrape job edits
+ * one line.
+ */
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
+import { SERVICE_HEALTH_STATUSES, isOperational } from '../../src/graph/enums.js';
+
+/** A dashboard the generator writes to `dashboards/<file>`. Each file in `dashboards/src/dashboards/` default-exports one. */
+export interface DashboardDefinition {
+  /** Output file name, e.g. `m365-overview.json`. */
+  file: string;
+  build(): dashboard.Dashboard;
+}
+
+/** Every panel queries the datasource chosen in the `datasource` variable; no datasource uid is hard-coded. */
+export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
+
+/** The scrape job of the exporter; the alert rules use the same selector. */
+export const JOB = 'job="m365-health-exporter"';
+/** Every M365 metric is filtered by the tenant variable (multi-select, "All" = `.*`). */
+export const TENANT = 'tenant=~"$tenant"';
+
+export const ADMIN_CENTER_ISSUE_URL = 'https://admin.microsoft.com/Adminportal/Home#/servicehealth/:/alerts/';
+export const ADMIN_CENTER_MESSAGE_URL = 'https://admin.microsoft.com/Adminportal/Home#/MessageCenter/:/messages/';
+
+export function datasourceVariable(): dashboard.DatasourceVariableBuilder {
+  return new dashboard.DatasourceVariableBuilder('datasource').label('Data source').type('prometheus');
+}
+
+export function tenantVariable(): dashboard.QueryVariableBuilder {
+  return new dashboard.QueryVariableBuilder('tenant')
+    .label('Tenant')
+    .datasource(DATASOURCE)
+    .query({ qryType: 1, query: 'label_values(m365_service_info, tenant)', refId: 'PrometheusVariableQueryEditor-VariableQuery' })
+    .definition('label_values(m365_service_info, tenant)')
+    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
+    .sort(dashboard.VariableSort.AlphabeticalCaseInsensitiveAsc)
+    .multi(true)
+    .includeAll(true)
+    .allValue('.*')
+    .current({ selected: true, text: ['All'], value: ['$__all'] });
+}
+
+/** A standard dashboard: datasource and tenant variables, tags, a link to the sibling dashboards. */
+export function baseDashboard(uid: string, title: string, description: string): dashboard.DashboardBuilder {
+  return new dashboard.DashboardBuilder(title)
+    .uid(uid)
+    .description(description)
+    .tags(['m365', 'm365-health-exporter'])
+    .editable()
+    .refresh('1m')
+    .time({ from: 'now-6h', to: 'now' })
+    .timezone('browser')
+    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .withVariable(datasourceVariable())
+    .withVariable(tenantVariable())
+    .link(
+      new dashboard.DashboardLinkBuilder('M365 dashboards')
+        .type(dashboard.DashboardLinkType.Dashboards)
+        .tags(['m365-health-exporter'])
+        .asDropdown(true)
+        .includeVars(true)
+        .keepTime(true),
+    )
+    .link(
+      new dashboard.DashboardLinkBuilder('Microsoft 365 admin center: service health')
+        .type(dashboard.DashboardLinkType.Link)
+        .url('https://admin.microsoft.com/Adminportal/Home#/servicehealth')
+        .targetBlank(true),
+    );
+}
+
+export interface QueryOptions {
+  legend?: string;
+  /** Instant table query (tables, stats of current state). */
+  table?: boolean;
+  refId?: string;
+}
+
+export function query(expr: string, options: QueryOptions = {}): prometheus.DataqueryBuilder {
+  const builder = new prometheus.DataqueryBuilder().datasource(DATASOURCE).expr(expr).refId(options.refId ?? 'A');
+  if (options.legend !== undefined) builder.legendFormat(options.legend);
+  if (options.table) builder.format(prometheus.PromQueryFormat.Table).instant();
+  return builder;
+}
+
+/** Colour of a service health status: green when it counts as operational, otherwise by how bad it is. */
+export function statusColor(status: string): string {
+  if (isOperational(status)) return 'green';
+  if (status === 'serviceInterruption') return 'red';
+  if (status === 'serviceDegradation') return 'orange';
+  if (['investigating', 'restoringService', 'extendedRecovery', 'verifyingService'].includes(status)) return 'yellow';
+  return 'purple'; // reported, confirmed, investigationSuspended and statuses Graph may add later
+}
+
+/** Value mappings for a text field holding a status (tables). */
+export function statusMappings(): dashboard.ValueMapping[] {
+  const options: Record<string, dashboard.ValueMappingResult> = {};
+  SERVICE_HEALTH_STATUSES.forEach((status, index) => {
+    options[status] = { color: statusColor(status), index };
+  });
+  return [{ type: dashboard.MappingType.ValueToText, options }];
+}
+
+/**
+ * Overrides colouring series whose display name ends in ` · <status>`: the state set `m365_service_status == 1`
+ * keeps the status as a label, never as a number, so colour follows the label.
+ */
+export function statusOverrides(): Array<{ matcher: dashboard.MatcherConfig; properties: dashboard.DynamicConfigValue[] }> {
+  return SERVICE_HEALTH_STATUSES.map((status) => ({
+    matcher: { id: 'byRegexp', options: `.* · ${status}$` },
+    properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: statusColor(status) } }],
+  }));
+}
+
+/** A data link opening the issue in the Microsoft 365 admin center, for a field holding an issue id. */
+export function issueLink(): dashboard.DynamicConfigValue {
+  return { id: 'links', value: [{ title: 'Open ${__value.raw} in the Microsoft 365 admin center', url: `${ADMIN_CENTER_ISSUE_URL}\${__value.raw}`, targetBlank: true }] };
+}
+
+export function messageLink(): dashboard.DynamicConfigValue {
+  return { id: 'links', value: [{ title: 'Open ${__value.raw} in the message center', url: `${ADMIN_CENTER_MESSAGE_URL}\${__value.raw}`, targetBlank: true }] };
+}
+
+/** Table transformations: merge the instant queries on their labels, then hide, rename and order columns. */
+export function mergeAndOrganize(renameByName: Record<string, string>, exclude: string[] = ['Time', 'job', 'instance']): dashboard.DataTransformerConfig[] {
+  const indexByName = Object.fromEntries(Object.keys(renameByName).map((name, index) => [name, index]));
+  return [
+    { id: 'merge', options: {} },
+    { id: 'organize', options: { excludeByName: Object.fromEntries(exclude.map((name) => [name, true])), indexByName, renameByName } },
+  ];
+}
+
+/** Series whose status is current, with the service display name, labelled `<service name> · <status>`. */
+export function currentStatusExpr(by: string): string {
+  return `max by (${by}) ((m365_service_status{${TENANT}} == 1) * on (tenant, service_id) group_left (service_name) m365_service_info{${TENANT}})`;
+}
+
+export function sortBy(displayName: string, desc: boolean): common.TableSortByFieldStateBuilder {
+  return new common.TableSortByFieldStateBuilder().displayName(displayName).desc(desc);
+}
+
+/** Stat panels show the last value of each series. */
+export function lastValue(): common.ReduceDataOptionsBuilder {
+  return new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
+}

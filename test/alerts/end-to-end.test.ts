@@ -1,0 +1,149 @@
+/**
+ * End to end: simulator → built exporter → real Prometheus (the rule file loaded) → real Alertmanager (routing of
+ * alerts/alertmanager.yml) → a webhook receiver this test runs. Also executes every dashboard panel query against
+ * the same Prometheus.
+ *
+ * `for:` durations cannot be shortened per evaluation, so the test loads a copy of alerts/m365-rules.yml with every
+ * `for` rewritten to 0s (thresholds and expressions unchanged); their production values are covered by the
+ * promtool unit tests in alerts/tests/. Likewise the Alertmanager copy keeps routes, grouping and inhibitions and
+ * only points the receivers at the local webhook and shortens group_wait/group_interval.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { startSimulator, type SimTenant, type Simulator } from '../../src/simulator/index.js';
+import { panelQueries, dashboardFiles, type PanelQuery } from '../helpers/dashboards.js';
+import { startExporter, tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
+import { startAlertmanager, startPrometheus, writeTemp, type RunningBinary, type PromVector } from '../helpers/binaries.js';
+import { waitFor } from '../helpers/wait.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.js';
+
+const RULES = new URL('../../alerts/m365-rules.yml', import.meta.url);
+const ALERTMANAGER = new URL('../../alerts/alertmanager.yml', import.meta.url);
+const TENANT = { tenantId: '5e1f0000-0000-4000-8000-00000000e2e1', clientId: 'c11e0000-0000-4000-8000-00000000e2e1', clientSecret: 'e2e-secret' };
+const DAY_MS = 86_400_000;
+
+/**
+ * Panels legitimately empty in this scenario, with the reason. Every other panel query must return data.
+ * Keyed by `<dashboard file>/<panel title>/<refId>`.
+ */
+const EMPTY_ALLOWED: Record<string, string> = {
+  'm365-exporter.json/Token errors/A': 'm365_exporter_token_error_info exists only while token requests fail; the scenario has no token failure',
+};
+
+interface RuleFile { groups: Array<{ name: string; rules: Array<{ alert?: string; for?: string }> }> }
+
+function rulesWithoutFor(): string {
+  const rules = parse(readFileSync(RULES, 'utf8')) as RuleFile;
+  for (const group of rules.groups) for (const rule of group.rules) if (rule.alert) rule.for = '0s';
+  return writeTemp('m365-rules.yml', stringify(rules));
+}
+
+function alertmanagerFor(webhook: WebhookReceiver): string {
+  const config = parse(readFileSync(ALERTMANAGER, 'utf8')) as {
+    route: Record<string, unknown>;
+    receivers: Array<{ name: string; webhook_configs: Array<{ url: string }> }>;
+  };
+  Object.assign(config.route, { group_wait: '0s', group_interval: '1s', repeat_interval: '1h' });
+  for (const receiver of config.receivers) for (const hook of receiver.webhook_configs) hook.url = `${webhook.url}/${receiver.name}`;
+  return writeTemp('alertmanager.yml', stringify(config));
+}
+
+describe('alerts and dashboards against real Prometheus and Alertmanager', () => {
+  let sim: Simulator;
+  let tenant: SimTenant;
+  let exporter: ExporterProcess;
+  let webhook: WebhookReceiver;
+  let alertmanager: RunningBinary;
+  let prometheus: RunningBinary & { query(expr: string): Promise<PromVector> };
+  const started = Date.now();
+
+  beforeAll(async () => {
+    sim = await startSimulator({ tenants: [TENANT] });
+    tenant = sim.tenant(TENANT.tenantId);
+    // Standing state: an advisory that degrades SharePoint (must not alert) and a post needing action in 3 days.
+    tenant.openIssue({ serviceId: 'SharePoint', classification: 'advisory', status: 'serviceDegradation', title: 'Delays viewing uploaded files', featureGroup: 'SharePoint Features', feature: 'SharePoint Features' });
+    tenant.setServiceStatus('SharePoint', 'serviceDegradation');
+    tenant.addMessage({ title: 'Action required: review external sharing', category: 'planForChange', actionRequiredByDateTime: new Date(Date.now() + 3 * DAY_MS) });
+
+    webhook = await startWebhookReceiver();
+    alertmanager = await startAlertmanager(alertmanagerFor(webhook));
+    exporter = await startExporter({
+      refresh: { health: '1s', issues: '1s', messages: '1s' },
+      tenants: [tenantConfig('contoso', sim, TENANT, { clientSecretExpiresAt: new Date(Date.now() + 10 * DAY_MS).toISOString() })],
+    }, sim.caCertPem);
+    prometheus = await startPrometheus({
+      scrape: [{ job: 'm365-health-exporter', target: new URL(exporter.url).host }],
+      ruleFiles: [rulesWithoutFor()],
+      alertmanager: new URL(alertmanager.url).host,
+    });
+    await waitFor('Prometheus to have service health', async () => (await prometheus.query('m365_service_info{tenant="contoso"}')).length > 0, 20_000, 250);
+    // Make the self-monitoring panels move: a throttled request and an unparseable answer (one failed refresh).
+    tenant.setFault({ kind: 'throttle', count: 1, retryAfterSeconds: 0.2, endpoint: 'healthOverviews' });
+    tenant.setFault({ kind: 'malformedJson', count: 1, endpoint: 'messages' });
+    await waitFor('two scrapes of the throttled request and the failed refresh', async () =>
+      (await prometheus.query('count_over_time(m365_exporter_graph_requests_total{code="429"}[1m]) >= 2')).length > 0
+      && (await prometheus.query('count_over_time(m365_exporter_collector_errors_total[1m]) >= 2')).length > 0, 20_000, 250);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.allSettled([prometheus?.stop(), alertmanager?.stop(), exporter?.stop()]);
+    await Promise.allSettled([sim?.stop(), webhook?.stop()]);
+  }, 30_000);
+
+  let incident: string;
+  let openedAt: number;
+
+  it('pages on an incident interruption and warns on an incident degradation, with the right labels', async () => {
+    openedAt = Date.now();
+    incident = tenant.openIssue({ serviceId: 'Exchange', classification: 'incident', status: 'serviceInterruption', title: 'Users cannot access their mailbox', featureGroup: 'Networking Issues', feature: 'Outlook on the web' });
+    tenant.openIssue({ serviceId: 'microsoftteams', classification: 'incident', status: 'investigating', title: 'Meetings fail to start' });
+
+    const [paged] = await waitFor('the interruption at the pager webhook', () => {
+      const found = webhook.find('/pager', 'firing', { alertname: 'M365ServiceInterruption', tenant: 'contoso', service_id: 'Exchange' });
+      return found.length > 0 ? found : undefined;
+    }, 30_000, 100);
+    console.info(`incident open → pager webhook: ${paged!.receivedAt - openedAt} ms`);
+    expect(paged!.labels).toMatchObject({ severity: 'critical', tenant: 'contoso', service_id: 'Exchange' });
+    expect(paged!.annotations.description).toContain(`${incident} "Users cannot access their mailbox"`);
+    expect(paged!.annotations.runbook_url).toBe('docs/runbook.md#m365serviceinterruption');
+
+    const [chat] = await waitFor('the incident degradation at the chat webhook', () => {
+      const found = webhook.find('/chat', 'firing', { alertname: 'M365ServiceDegradedByIncident', service_id: 'microsoftteams' });
+      return found.length > 0 ? found : undefined;
+    }, 30_000, 100);
+    expect(chat!.labels).toMatchObject({ severity: 'warning', tenant: 'contoso' });
+    expect(webhook.find('/pager', 'firing', { alertname: 'M365ServiceDegradedByIncident' })).toEqual([]);
+  }, 60_000);
+
+  it('executes every dashboard panel query with data', async () => {
+    const queries: PanelQuery[] = dashboardFiles().flatMap(panelQueries);
+    expect(queries.length).toBeGreaterThan(20);
+    const failures: string[] = [];
+    for (const q of queries) {
+      const key = `${q.dashboard}/${q.panel}/${q.refId}`;
+      try {
+        const result = await prometheus.query(q.expr);
+        if (result.length === 0 && !(key in EMPTY_ALLOWED)) failures.push(`${key}: no data for ${q.expr}`);
+      } catch (error) {
+        failures.push(`${key}: ${(error as Error).message}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 30_000);
+
+  it('resolves the page when the incident is resolved, and never alerts on the advisory', async () => {
+    const resolvedAt = Date.now();
+    tenant.resolveIssue(incident, 'serviceRestored');
+    const [resolved] = await waitFor('the resolved notification at the pager webhook', () => {
+      const found = webhook.find('/pager', 'resolved', { alertname: 'M365ServiceInterruption', service_id: 'Exchange' });
+      return found.length > 0 ? found : undefined;
+    }, 30_000, 100);
+    console.info(`incident resolved → resolved notification: ${resolved!.receivedAt - resolvedAt} ms; e2e so far ${Date.now() - started} ms`);
+
+    const sharePoint = webhook.notifications.flatMap((n) => n.alerts).filter((a) => a.labels.service_id === 'SharePoint');
+    expect(sharePoint).toEqual([]);
+    // The one failed messages refresh (malformed JSON) must not make the data stale.
+    expect(webhook.find('/chat', 'firing', { alertname: 'M365DataStale' })).toEqual([]);
+  }, 60_000);
+});

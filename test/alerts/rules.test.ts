@@ -1,0 +1,69 @@
+/** The rule file and the Alertmanager config pass the real promtool and amtool, and every alert is documented and tested. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const run = (command: string, args: string[]) => execFileSync(command, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+interface Rule { alert?: string; record?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+const rules = (parse(readFileSync(`${ROOT}alerts/m365-rules.yml`, 'utf8')) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap((g) => g.rules);
+const alerts = rules.filter((r) => r.alert);
+const unitTests = readdirSync(`${ROOT}alerts/tests`).filter((f) => f.endsWith('.yml')).map((f) => `alerts/tests/${f}`);
+
+describe('alerts/m365-rules.yml', () => {
+  it('passes promtool check rules', () => {
+    expect(run('promtool', ['check', 'rules', 'alerts/m365-rules.yml'])).toContain('SUCCESS');
+  });
+
+  it('passes promtool test rules', () => {
+    expect(unitTests.length).toBeGreaterThan(0);
+    run('promtool', ['test', 'rules', ...unitTests]); // throws with promtool's diff on failure
+  }, 30_000);
+
+  it('has a unit test where every alert fires and one where it stays silent', () => {
+    const tests = unitTests.flatMap((file) => (parse(readFileSync(`${ROOT}${file}`, 'utf8')) as {
+      tests: Array<{ alert_rule_test?: Array<{ alertname: string; exp_alerts?: unknown[] }> }>;
+    }).tests.flatMap((t) => t.alert_rule_test ?? []));
+    for (const { alert } of alerts) {
+      expect(tests.some((t) => t.alertname === alert && (t.exp_alerts?.length ?? 0) > 0), `${alert} fires in a test`).toBe(true);
+      expect(tests.some((t) => t.alertname === alert && (t.exp_alerts?.length ?? 0) === 0), `${alert} has a negative test`).toBe(true);
+    }
+  });
+
+  it('gives every alert a severity, a summary, a description and a runbook section that exists', () => {
+    const runbook = readFileSync(`${ROOT}docs/runbook.md`, 'utf8');
+    const anchors = new Set([...runbook.matchAll(/^## (\S+)/gm)].map((m) => m[1]!.toLowerCase()));
+    for (const rule of alerts) {
+      expect(['critical', 'warning'], rule.alert).toContain(rule.labels?.severity);
+      expect(rule.annotations?.summary, rule.alert).toBeTruthy();
+      expect(rule.annotations?.description, rule.alert).toBeTruthy();
+      expect(rule.annotations?.runbook_url).toBe(`docs/runbook.md#${rule.alert!.toLowerCase()}`);
+      expect(anchors, `docs/runbook.md has a section "## ${rule.alert}"`).toContain(rule.alert!.toLowerCase());
+    }
+  });
+
+  it('documents every alert in docs/dashboards-and-alerts.md', () => {
+    const doc = readFileSync(`${ROOT}docs/dashboards-and-alerts.md`, 'utf8');
+    for (const { alert } of alerts) expect(doc, alert).toContain(alert);
+  });
+});
+
+describe('alerts/alertmanager.yml', () => {
+  it('passes amtool check-config', () => {
+    expect(run('amtool', ['check-config', 'alerts/alertmanager.yml'])).toContain('SUCCESS');
+  });
+
+  it('routes critical to the pager and warning to chat, grouped by tenant and service', () => {
+    const config = parse(readFileSync(`${ROOT}alerts/alertmanager.yml`, 'utf8')) as { route: { group_by: string[]; routes: Array<{ receiver: string; matchers: string[] }> } };
+    expect(config.route.group_by).toEqual(['tenant', 'service_id']);
+    const receiverOf = (severity: string) => config.route.routes.find((r) => r.matchers.includes(`severity="${severity}"`))?.receiver;
+    expect(receiverOf('critical')).toBe('pager');
+    expect(receiverOf('warning')).toBe('chat');
+    const routed = (severity: string) => run('amtool', ['config', 'routes', 'test', '--config.file=alerts/alertmanager.yml', `severity=${severity}`, 'tenant=contoso', 'service_id=Exchange']).trim();
+    expect(routed('critical')).toBe('pager');
+    expect(routed('warning')).toBe('chat');
+  });
+});

@@ -1,0 +1,43 @@
+/** Reads the committed dashboard JSON: every panel query, with Grafana's template variables made concrete. */
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const DASHBOARD_DIR = fileURLToPath(new URL('../../dashboards/', import.meta.url));
+
+export interface PanelQuery {
+  dashboard: string;
+  panel: string;
+  refId: string;
+  expr: string;
+}
+
+interface Panel {
+  title?: string;
+  panels?: Panel[];
+  targets?: Array<{ expr?: string; refId?: string }>;
+}
+
+export function dashboardFiles(): string[] {
+  return readdirSync(DASHBOARD_DIR).filter((f) => f.endsWith('.json')).sort();
+}
+
+export function readDashboard(file: string): { title: string; uid: string; panels: Panel[]; templating: { list: Array<Record<string, unknown>> } } {
+  return JSON.parse(readFileSync(`${DASHBOARD_DIR}${file}`, 'utf8'));
+}
+
+/** What Grafana would send for "All tenants" and a default time range. */
+export function substituteVariables(expr: string): string {
+  return expr
+    .replace(/\$\{?tenant\}?/g, '.*')
+    .replace(/\$\{?__rate_interval\}?/g, '1m')
+    .replace(/\$\{?__interval\}?/g, '15s')
+    .replace(/\$\{?__range\}?/g, '5m');
+}
+
+export function panelQueries(file: string): PanelQuery[] {
+  const dashboard = readDashboard(file);
+  const walk = (panels: Panel[]): Panel[] => panels.flatMap((p) => [p, ...walk(p.panels ?? [])]);
+  return walk(dashboard.panels).flatMap((panel) =>
+    (panel.targets ?? []).filter((t) => t.expr).map((t) => ({ dashboard: file, panel: panel.title ?? '', refId: t.refId ?? 'A', expr: substituteVariables(t.expr!) })),
+  );
+}
