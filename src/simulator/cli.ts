@@ -2,6 +2,7 @@
 /**
  * Standalone simulator (docker-compose, manual runs):
  *   node dist/simulator/cli.js --port 8443 --tenants 2 --scenario incident-lifecycle --ca-out ca.pem
+ *   --settle-seconds N: Monitoring API late-data settle time (default 1200).
  * Tenant and client ids are deterministic. Without --client-secret-file every app accepts the secret
  * "simulator-secret": a documented demo value, not a secret. Prints {url, caFile, tenants} as JSON on stdout.
  */
@@ -23,6 +24,7 @@ const { values: args } = parseArgs({
     'client-secret-file': { type: 'string' },
     'dns-name': { type: 'string', multiple: true, default: [] },
     'no-throttling': { type: 'boolean', default: false },
+    'settle-seconds': { type: 'string', default: '1200' },
   },
   strict: true,
 });
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     port: positiveInt('port', args.port),
     tenants,
     enforceThrottling: !args['no-throttling'],
+    serviceActivitySettleSeconds: positiveInt('settle-seconds', args['settle-seconds']),
     tlsDnsNames: args['dns-name'],
   });
   if (args['ca-out']) await writeFile(args['ca-out'], sim.caCertPem);

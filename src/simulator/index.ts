@@ -1,5 +1,11 @@
-/** Simulated Microsoft Graph tenant (Entra authority + service communications API), apart from production code. */
+/**
+ * Simulated Microsoft Graph tenant (Entra authority + service communications API + beta Monitoring API
+ * `reports/serviceActivity`), apart from production code.
+ */
 export { startSimulator } from './server.js';
+export { SERVICE_ACTIVITY_FUNCTIONS, SERVICE_ACTIVITY_WORKLOADS, SERVICE_ACTIVITY_ANOMALY_KINDS } from './serviceActivityCatalogue.js';
+export type { ServiceActivityFunctionSpec, ServiceActivityWorkload } from './serviceActivityCatalogue.js';
+export { SERVICE_ACTIVITY_RATE_LIMIT } from './graph/serviceActivity.js';
 export { SCENARIOS, runScenario } from './scenarios.js';
 export type { RunScenarioOptions, Scenario, ScenarioState, ScenarioStep } from './scenarios.js';
 export type {
@@ -9,6 +15,7 @@ export type {
   IssuePatch,
   IssueTemplate,
   OpenIssueInput,
+  ServiceActivityAnomalyKind,
   SimRequestLogEntry,
   SimTenant,
   SimTenantSpec,

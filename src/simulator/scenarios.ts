@@ -72,6 +72,23 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
       { name: 'renew secret', run: (t) => t.clearFaults() },
     ],
   },
+  'service-activity-anomaly': {
+    description:
+      'Monitoring API (serviceActivity) anomalies one after another, each followed by recovery: MFA sign-in successes ' +
+      'drop to a fifth, Exchange connectivity falls to about 70 %, Teams audio quality (QoE and UDP) to about 60 %.',
+    steps: [
+      { name: 'MFA sign-in successes drop', run: (t) => t.setServiceActivityAnomaly('mfaSuccessDrop') },
+      { name: 'MFA still dropping', run: () => undefined },
+      { name: 'MFA recovers', run: (t) => t.setServiceActivityAnomaly(null) },
+      { name: 'Exchange connectivity falls', run: (t) => t.setServiceActivityAnomaly('exchangeConnectivityDrop') },
+      { name: 'Exchange still falling', run: () => undefined },
+      { name: 'Exchange recovers', run: (t) => t.setServiceActivityAnomaly(null) },
+      { name: 'Teams audio quality degrades', run: (t) => t.setServiceActivityAnomaly('teamsAudioQualityDrop') },
+      { name: 'Teams audio still degraded', run: () => undefined },
+      { name: 'Teams audio recovers', run: (t) => t.setServiceActivityAnomaly(null) },
+      { name: 'quiet', run: () => undefined },
+    ],
+  },
   'graph-throttling': {
     description: 'Graph answers 429 with Retry-After for a burst of requests, then recovers.',
     steps: [

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { entraRoutes } from './entra.js';
+import { serviceActivityRoutes, DEFAULT_SETTLE_SECONDS } from './graph/serviceActivity.js';
 import { serviceAnnouncementRoutes } from './graph/serviceAnnouncement.js';
 import { createContext, matchRoute, sendJson, sendODataError, type RequestContext, type RequestKind, type Route, type SimulatorCore } from './http.js';
 import { TenantState } from './tenant.js';
@@ -19,7 +20,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3600,
     enforceThrottling: options.enforceThrottling ?? true,
   };
-  const routes: Route[] = [...entraRoutes(core), ...serviceAnnouncementRoutes(core)];
+  const routes: Route[] = [
+    ...entraRoutes(core),
+    ...serviceAnnouncementRoutes(core),
+    ...serviceActivityRoutes(core, { settleMs: (options.serviceActivitySettleSeconds ?? DEFAULT_SETTLE_SECONDS) * 1000 }),
+  ];
   const requests: SimRequestLogEntry[] = [];
   const tls = await createTlsIdentity(options.tlsDnsNames);
 

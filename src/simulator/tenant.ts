@@ -1,5 +1,13 @@
 /** State of one simulated tenant, kept in Graph wire shape so the OData layer can select/filter it directly. */
 import { serviceCatalogue, type CatalogueService } from './catalogue.js';
+import {
+  defaultUsers,
+  functionsMatching,
+  SERVICE_ACTIVITY_ANOMALY_KINDS,
+  type ActivitySource,
+  type AnomalyPeriod,
+  type ServiceActivityAnomalyKind,
+} from './serviceActivityCatalogue.js';
 import type {
   AddMessageInput,
   Fault,
@@ -70,11 +78,15 @@ type Countable = { count?: number };
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
-export class TenantState implements SimTenant {
+export class TenantState implements SimTenant, ActivitySource {
   readonly spec: SimTenantSpec;
   readonly issues: ServiceHealthIssue[] = [];
   readonly messages: ServiceUpdateMessage[] = [];
   tokenRequestCount = 0;
+  /** Monitoring API state (see SimTenant): availability, denied function names, anomaly history. */
+  serviceActivityAvailable = true;
+  readonly serviceActivityDenied = new Set<string>();
+  readonly anomalies: AnomalyPeriod[] = [];
   private readonly catalogue: CatalogueService[];
   private readonly statusById = new Map<string, string>();
   private readonly faults = new Map<Fault['kind'], Fault>();
@@ -101,6 +113,39 @@ export class TenantState implements SimTenant {
 
   get tokenRequests(): number {
     return this.tokenRequestCount;
+  }
+
+  get users(): number {
+    return this.spec.users ?? defaultUsers(this.spec.tenantId);
+  }
+
+  get serviceActivityAnomaly(): ServiceActivityAnomalyKind | null {
+    const last = this.anomalies.at(-1);
+    return last && last.toMs === undefined ? last.kind : null;
+  }
+
+  setServiceActivityAvailability(available: boolean): void {
+    this.serviceActivityAvailable = available;
+  }
+
+  denyServiceActivity(workloadOrFunction: string): void {
+    for (const name of this.requireActivityKey(workloadOrFunction)) this.serviceActivityDenied.add(name);
+  }
+
+  allowServiceActivity(workloadOrFunction?: string): void {
+    if (workloadOrFunction === undefined) return this.serviceActivityDenied.clear();
+    for (const name of this.requireActivityKey(workloadOrFunction)) this.serviceActivityDenied.delete(name);
+  }
+
+  setServiceActivityAnomaly(kind: ServiceActivityAnomalyKind | null): void {
+    if (kind !== null && !SERVICE_ACTIVITY_ANOMALY_KINDS.includes(kind)) {
+      throw new Error(`unknown serviceActivity anomaly '${String(kind)}'; known: ${SERVICE_ACTIVITY_ANOMALY_KINDS.join(', ')}`);
+    }
+    if (kind === this.serviceActivityAnomaly) return;
+    const nowMs = this.now().getTime();
+    const open = this.anomalies.at(-1);
+    if (open && open.toMs === undefined) open.toMs = nowMs;
+    if (kind !== null) this.anomalies.push({ kind, fromMs: nowMs });
   }
 
   /** Looks a service up by id or display name, case-insensitively (docs use both as key, ref §10.8). */
@@ -279,6 +324,12 @@ export class TenantState implements SimTenant {
     const svc = this.catalogue.find((s) => s.id === serviceId);
     if (!svc) throw new Error(`unknown service id '${serviceId}'`);
     return svc;
+  }
+
+  private requireActivityKey(key: string): string[] {
+    const names = functionsMatching(key);
+    if (names.length === 0) throw new Error(`'${key}' names no serviceActivity workload, function or permission`);
+    return names;
   }
 
   private requireIssue(id: string): ServiceHealthIssue {

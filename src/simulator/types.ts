@@ -1,4 +1,7 @@
 /** Public types of the simulated Microsoft Graph tenant. */
+import type { ServiceActivityAnomalyKind } from './serviceActivityCatalogue.js';
+
+export type { ServiceActivityAnomalyKind } from './serviceActivityCatalogue.js';
 
 /** One simulated Entra tenant with one app registration. */
 export interface SimTenantSpec {
@@ -15,6 +18,11 @@ export interface SimTenantSpec {
    * @default 'default'
    */
   services?: 'default' | number;
+  /**
+   * Licensed users: scales the Monitoring API (serviceActivity) counts.
+   * @default 300–6000, stable per tenant id
+   */
+  users?: number;
 }
 
 export interface SimulatorOptions {
@@ -25,8 +33,16 @@ export interface SimulatorOptions {
   tenants: SimTenantSpec[];
   /** @default 3600 */
   tokenLifetimeSeconds?: number;
-  /** Service-communications limits (240 req/60 s, 800 req/h per app and tenant) answered with 429. @default true */
+  /**
+   * Rate limits answered with 429: service communications 240 req/60 s and 800 req/h per app and tenant;
+   * Monitoring API (`/beta/reports/serviceActivity`) 100 req/10 min per app, tenant and function. @default true
+   */
   enforceThrottling?: boolean;
+  /**
+   * Monitoring API late data: a bucket is final this long after it ends; younger buckets answer partial counts
+   * that grow on later reads. @default 1200 (20 minutes)
+   */
+  serviceActivitySettleSeconds?: number;
   /** Clock for data, issued tokens and throttling windows. @default () => new Date() */
   now?: () => Date;
   /** Extra DNS names for the TLS certificate (e.g. a docker-compose service name); 127.0.0.1 and localhost are always included. */
@@ -55,7 +71,8 @@ export interface Simulator {
   stop(): Promise<void>;
 }
 
-export type GraphEndpointName = 'healthOverviews' | 'issues' | 'messages';
+/** What a fault's `endpoint` can target; `serviceActivity` is every Monitoring API function. */
+export type GraphEndpointName = 'healthOverviews' | 'issues' | 'messages' | 'serviceActivity';
 
 export type Fault =
   /** The next `count` Graph requests answer 429 with Retry-After (fractional allowed). */
@@ -122,6 +139,27 @@ export interface SimTenant {
   /** Returns the new id (e.g. MC800001). */
   addMessage(msg: AddMessageInput): string;
   addMessages(count: number): void;
+  /**
+   * Monitoring API (serviceActivity) availability. `false` plays a cloud that does not offer the API (e.g. a
+   * national cloud): every function answers 404 "Resource not found for the segment 'serviceActivity'". @default true
+   */
+  setServiceActivityAvailability(available: boolean): void;
+  /**
+   * Permission not granted: the matching functions answer 403 Authorization_RequestDenied until allowed again.
+   * Key: a workload (`exchange`, `teams`, `m365_apps`, `onedrive`, `entra`, `global_secure_access`, `agent_id`),
+   * a function name or a permission (`Reports.Read.All`, `ServiceActivity-Teams.Read.All`, …); case-insensitive.
+   * Throws on a key that names nothing.
+   */
+  denyServiceActivity(workloadOrFunction: string): void;
+  /** Undoes `denyServiceActivity` for the key, or for everything when no key is given. */
+  allowServiceActivity(workloadOrFunction?: string): void;
+  /**
+   * From now on the affected function's values drop (`null` ends it; a new kind replaces the current one):
+   * `mfaSuccessDrop` MFA sign-in success counts × 0.2; `exchangeConnectivityDrop` Exchange connectivity ≈ 70 %;
+   * `teamsAudioQualityDrop` Teams audio QoE and audio-over-UDP ≈ 60 %. Buckets before the switch keep their values.
+   */
+  setServiceActivityAnomaly(kind: ServiceActivityAnomalyKind | null): void;
+  readonly serviceActivityAnomaly: ServiceActivityAnomalyKind | null;
   /** Replaces any fault of the same kind. */
   setFault(fault: Fault): void;
   clearFaults(): void;
