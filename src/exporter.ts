@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Scheduler } from './collectors/scheduler.js';
 import type { Config } from './config/load.js';
 import type { Logger } from './logger.js';
-import { createGlobalRegistry } from './metrics/registry.js';
+import { startOtlpPush, type OtlpPush } from './metrics/otlp.js';
+import { createGlobalMetrics, gather } from './metrics/registry.js';
 import { createApp } from './server/app.js';
 import { Tenant } from './tenant.js';
 import { VERSION } from './version.js';
@@ -12,9 +13,10 @@ import { VERSION } from './version.js';
 export class Exporter {
   readonly tenants: Tenant[];
   readonly #scheduler = new Scheduler();
-  readonly #globalRegistry = createGlobalRegistry(VERSION);
+  readonly #global = createGlobalMetrics(VERSION);
   readonly #startedAt = Date.now();
   #server?: Server;
+  #otlp?: OtlpPush;
 
   constructor(private readonly config: Config, private readonly logger: Logger) {
     this.tenants = config.tenants.map((tenant) => new Tenant(tenant, config, logger));
@@ -26,7 +28,7 @@ export class Exporter {
 
   async start(): Promise<string> {
     this.#scheduler.start(this.tenants, this.config.refresh);
-    const app = createApp({ globalRegistry: this.#globalRegistry, tenants: this.tenants, isReady: () => this.ready, version: VERSION });
+    const app = createApp({ globalRegistry: this.#global.registry, tenants: this.tenants, isReady: () => this.ready, version: VERSION });
     const { host, port } = parseListen(this.config.listen);
     this.#server = await new Promise<Server>((resolve, reject) => {
       const server = app.listen(port, host ?? '::', (error?: Error) => (error ? reject(error) : resolve(server)));
@@ -35,6 +37,11 @@ export class Exporter {
     const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${shown}:${address.port}`;
     this.logger.info({ address: url, tenants: this.tenants.length, version: VERSION }, 'listening');
+    if (this.config.otlp) {
+      // The same registries /metrics renders; the push runs on its own timer and never touches a scrape.
+      const registries = [this.#global.registry, ...this.tenants.map((tenant) => tenant.metrics.registry)];
+      this.#otlp = startOtlpPush(this.config.otlp, { gather: () => gather(registries), exportsTotal: this.#global.otlpExports, logger: this.logger, serviceVersion: VERSION });
+    }
     return url;
   }
 
@@ -42,6 +49,8 @@ export class Exporter {
     const closed = this.#server ? new Promise<void>((resolve) => this.#server!.close(() => resolve())) : Promise.resolve();
     this.#server?.closeIdleConnections();
     await this.#scheduler.stop();
+    // A last export of the final values, bounded by the OTLP timeout.
+    await this.#otlp?.stop();
     const timer = setTimeout(() => this.#server?.closeAllConnections(), 5_000).unref();
     await closed;
     clearTimeout(timer);

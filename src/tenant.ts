@@ -165,15 +165,19 @@ export class Tenant {
       case METRICS.collectorSuccess.name:
       case METRICS.collectorDuration.name:
       case METRICS.collectorLastSuccess.name:
+      case METRICS.collectorRefreshInterval.name:
         for (const [collector, state] of this.#states) {
           const labels = { tenant, collector };
+          if (metricName === METRICS.collectorRefreshInterval.name) yield { labels, value: this.global.refresh[collector] / 1_000 };
           if (metricName === METRICS.collectorSuccess.name && state.success !== undefined) yield { labels, value: state.success ? 1 : 0 };
           if (metricName === METRICS.collectorDuration.name && state.durationSeconds !== undefined) yield { labels, value: state.durationSeconds };
           if (metricName === METRICS.collectorLastSuccess.name && state.lastSuccess) yield { labels, value: state.lastSuccess.getTime() / 1_000 };
         }
         break;
       case METRICS.requestBudgetRemaining.name:
-        for (const { window, remaining } of this.budgets.serviceCommunications.remaining()) yield { labels: { tenant, window }, value: remaining };
+        for (const [api, budget] of Object.entries(this.budgets)) {
+          for (const { window, remaining } of budget.remaining()) yield { labels: { tenant, api, window }, value: remaining };
+        }
         break;
       case METRICS.tokenError.name:
         if (this.#tokenError) yield { labels: { tenant, error_code: this.#tokenError }, value: 1 };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SERVICE_ACTIVITY_FUNCTIONS } from '../src/graph/serviceActivity.js';
-import { BUILD_INFO, METRICS } from '../src/metrics/definitions.js';
+import { BUILD_INFO, METRICS, OTLP_EXPORTS } from '../src/metrics/definitions.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const ci = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');
@@ -17,7 +17,7 @@ describe('README', () => {
   });
 
   it('documents every metric family with its type and exact labels', () => {
-    for (const def of [...Object.values(METRICS), BUILD_INFO]) {
+    for (const def of [...Object.values(METRICS), BUILD_INFO, OTLP_EXPORTS]) {
       const row = readme.split('\n').find((line) => line.startsWith(`| \`${def.name}\` |`));
       expect(row, def.name).toBeDefined();
       expect(row).toContain(`| ${def.type} | ${def.labels.map((l) => `\`${l}\``).join(', ')} |`);

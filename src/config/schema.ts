@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CLOUD_NAMES } from './clouds.js';
 import { parseDuration } from './duration.js';
+import { Secret } from './secret.js';
 import { SERVICE_ACTIVITY_WORKLOADS, selectServiceActivityFunctions } from '../graph/serviceActivity.js';
 
 const duration = z.union([z.string(), z.number()]).transform((text, ctx) => {
@@ -114,12 +115,19 @@ export const configSchema = z.strictObject({
     .prefault({}),
   otlp: z
     .strictObject({
-      endpoint: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL, e.g. http://otel-collector:4318/v1/metrics' }),
+      endpoint: z
+        .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL, e.g. http://otel-collector:4318/v1/metrics' })
+        .refine((url) => new URL(url).pathname !== '/', 'must include the path, e.g. http://otel-collector:4318/v1/metrics (the URL is used as given)'),
       protocol: z.enum(['http/protobuf', 'http/json']).default('http/protobuf'),
-      headers: z.record(z.string(), z.string()).default({}).describe('Sent with every export; values are treated as secrets'),
+      compression: z.enum(['none', 'gzip']).default('none').describe('gzip shrinks large fleets\' exports about tenfold'),
+      headers: z
+        .record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name'), z.string().transform((value) => new Secret(value)))
+        .default({})
+        .describe('Sent with every export; values are secrets (use ${VAR} references)'),
       interval: duration.default(60_000),
-      timeout: duration.default(10_000),
+      timeout: duration.default(10_000).describe('Per export, retries included'),
     })
+    .refine((otlp) => otlp.timeout <= otlp.interval, { path: ['timeout'], message: 'must not exceed interval (an export must end before the next one starts)' })
     .optional(),
   tenants: z
     .array(tenantSchema)

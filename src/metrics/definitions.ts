@@ -50,6 +50,7 @@ export const METRICS = {
   collectorSuccess: cached('m365_exporter_collector_success', 'Whether the last refresh of the collector succeeded (1) or failed (0); on failure the last good data stays exported.', ['tenant', 'collector']),
   collectorDuration: cached('m365_exporter_collector_duration_seconds', 'Duration of the last refresh of the collector.', ['tenant', 'collector']),
   collectorLastSuccess: cached('m365_exporter_collector_last_success_timestamp_seconds', 'When the collector last refreshed successfully (Unix time).', ['tenant', 'collector']),
+  collectorRefreshInterval: cached('m365_exporter_collector_refresh_interval_seconds', 'Configured refresh interval of the collector, so staleness can be judged in intervals.', ['tenant', 'collector']),
   collectorErrors: counter('m365_exporter_collector_errors_total', 'Failed refreshes by reason (graph_error, throttled, timeout, network, invalid_response, paging, budget_exhausted, auth).', ['tenant', 'collector', 'reason']),
   graphRequests: counter('m365_exporter_graph_requests_total', 'HTTP requests to Microsoft Graph by endpoint and status code (timeout and network for requests without an answer).', ['tenant', 'endpoint', 'code']),
   graphRequestDuration: {
@@ -57,7 +58,7 @@ export const METRICS = {
     labels: ['tenant', 'endpoint'], source: 'live', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   },
   graphThrottled: counter('m365_exporter_graph_throttled_total', 'Responses 429 Too Many Requests from Microsoft Graph.', ['tenant']),
-  requestBudgetRemaining: cached('m365_exporter_graph_request_budget_remaining', 'Requests the tenant may still send to the service communications API in the sliding window (Graph allows 240/1m and 800/1h).', ['tenant', 'window']),
+  requestBudgetRemaining: cached('m365_exporter_graph_request_budget_remaining', 'Requests the tenant may still send in the sliding window: api="serviceCommunications" (Graph allows 240/1m and 800/1h) or api="serviceActivity" (serviceActivity.requestsPerMinute).', ['tenant', 'api', 'window']),
   tokenRequests: counter('m365_exporter_token_requests_total', 'Token requests sent to Microsoft Entra ID (cache hits excluded) by result.', ['tenant', 'result']),
   tokenError: cached('m365_exporter_token_error_info', 'The last token request failed with this AADSTS error code (value 1); absent while tokens are granted.', ['tenant', 'error_code']),
   tokenExpiry: cached('m365_exporter_token_expiry_timestamp_seconds', 'When the current access token expires (Unix time).', ['tenant']),
@@ -67,5 +68,9 @@ export const METRICS = {
 export const BUILD_INFO: MetricDefinition = {
   name: 'm365_exporter_build_info', help: 'Version of the exporter (value 1).', type: 'gauge', labels: ['version', 'nodejs_version'], source: 'live',
 };
+
+/** Exporter-wide: present with samples only when `otlp:` is configured. */
+export const OTLP_EXPORTS: MetricDefinition = counter('m365_exporter_otlp_exports_total',
+  'OTLP metric exports by result (success, failure); a failure is counted once per export, after the OTLP exporter\'s own retries.', ['result']);
 
 export type MetricKey = keyof typeof METRICS;

@@ -1,4 +1,4 @@
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Sample } from '../collectors/types.js';
 import { BUILD_INFO, METRICS, OTLP_EXPORTS, type MetricDefinition } from './definitions.js';
 
@@ -62,12 +62,20 @@ export function createGlobalMetrics(version: string): GlobalMetrics {
   return { registry, otlpExports };
 }
 
-/** All families of several registries, each family once, as prom-client JSON (what /metrics and OTLP render). */
+/**
+ * All families of several registries, each family once, as prom-client JSON: what the OTLP bridge converts. Like
+ * render(), it concatenates the samples of equal families (label sets never collide across tenant registries, each
+ * carries its tenant label) and applies no cluster aggregator, so it holds exactly the families /metrics shows.
+ */
 export async function gather(registries: Registry[]): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
   const collected = await Promise.all(registries.map((registry) => registry.getMetricsAsJSON()));
-  // Label sets never collide across tenant registries (each carries its tenant label), so the default "sum"
-  // aggregation only concatenates families.
-  return (await AggregatorRegistry.aggregate(collected).getMetricsAsJSON()) as MetricObjectWithValues<MetricValue<string>>[];
+  const families = new Map<string, MetricObjectWithValues<MetricValue<string>>>();
+  for (const family of collected.flat()) {
+    const found = families.get(family.name);
+    if (found) found.values.push(...family.values);
+    else families.set(family.name, { ...family, values: [...family.values] });
+  }
+  return [...families.values()];
 }
 
 /**

@@ -37,7 +37,7 @@ describe('config file', () => {
     const path = file('ok.yml', `${tenantYaml('    clientSecret: ${M365_TEST_SECRET}\n    cloud: usgov\n')}refresh:\n  issues: 2m\n`);
     const config = loadConfigFile(path, { M365_TEST_SECRET: 'p@ss: word {x}' });
     expect(config.listen).toBe(':9877');
-    expect(config.refresh).toEqual({ health: 60_000, issues: 120_000, messages: 900_000 });
+    expect(config.refresh).toEqual({ health: 60_000, issues: 120_000, messages: 900_000, serviceActivity: 300_000 });
     expect(config.issueRetention).toBe(7 * 86_400_000);
     expect(config.requestBudget).toEqual({ perMinute: 240, perHour: 800 });
     const [tenant] = config.tenants;

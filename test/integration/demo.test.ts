@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BUILD_INFO, METRICS } from '../../src/metrics/definitions.js';
+import { BUILD_INFO, METRICS, OTLP_EXPORTS } from '../../src/metrics/definitions.js';
 import { familyNames } from '../helpers/exposition.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
@@ -23,7 +23,7 @@ describe('npm run demo', () => {
       }, 30_000, 250);
       expect(output).toContain(`http://${listen}/metrics`);
       const families = familyNames(text);
-      for (const def of [...Object.values(METRICS), BUILD_INFO]) expect(families).toContain(def.name);
+      for (const def of [...Object.values(METRICS), BUILD_INFO, OTLP_EXPORTS]) expect(families).toContain(def.name);
       expect(output).not.toContain('simulator-secret');
     } finally {
       demo.kill('SIGTERM');

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { startExporter, tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
+import { compareWithMetrics } from '../helpers/otlpCompare.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlpReceiver.js';
+import { waitFor } from '../helpers/wait.js';
+
+const CONTOSO = { tenantId: '0d2d1a6e-1111-4c1e-9a7e-000000000101', clientId: '5a1c0c8e-2222-4b8e-8f3e-000000000101', clientSecret: 'contoso-otlp-secret-1' };
+const FABRIKAM = { tenantId: '0d2d1a6e-1111-4c1e-9a7e-000000000102', clientId: '5a1c0c8e-2222-4b8e-8f3e-000000000102', clientSecret: 'fabrikam-otlp-secret-2' };
+const ORG_ID = 'otlp-org-secret-header-value';
+
+let sim: Simulator;
+
+beforeAll(async () => {
+  sim = await startSimulator({ tenants: [{ ...CONTOSO, services: 'default' }, { ...FABRIKAM, services: 'default' }] });
+  sim.tenant(FABRIKAM.tenantId).addIssues(15);
+});
+
+afterAll(async () => {
+  await sim?.stop();
+});
+
+describe.each(['http/protobuf', 'http/json'] as const)('OTLP push over %s', (protocol) => {
+  let receiver: OtlpReceiver;
+  let exporter: ExporterProcess;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    exporter = await startExporter({
+      // Long refresh intervals: after the first refresh the cache stays still, so /metrics and the export must agree.
+      refresh: { health: '1h', issues: '1h', messages: '1h' },
+      readyTimeout: '30s',
+      otlp: { endpoint: receiver.endpoint, protocol, interval: '1s', timeout: '1s', headers: { 'X-Scope-OrgID': ORG_ID } },
+      tenants: [tenantConfig('contoso', sim, CONTOSO), tenantConfig('fabrikam', sim, FABRIKAM)],
+    }, sim.caCertPem);
+    await waitFor('/-/ready', async () => (await fetch(`${exporter.url}/-/ready`)).ok, 30_000);
+  });
+
+  afterAll(async () => {
+    await exporter?.stop();
+    await receiver?.stop();
+  });
+
+  it('exports the same metric names, attributes and values that /metrics shows', async () => {
+    const scrapedAt = Date.now();
+    const text = await exporter.scrape();
+    const received = await receiver.nextExport(scrapedAt);
+    expect(received.contentType).toBe(protocol === 'http/json' ? 'application/json' : 'application/x-protobuf');
+    const comparison = compareWithMetrics(text, received.metrics!);
+    expect(comparison.differences).toEqual([]);
+    expect(comparison.families.size).toBeGreaterThan(30);
+    expect(comparison.comparedSamples).toBeGreaterThan(1_000);
+    expect(comparison.seriesCounts.get('m365_service_status')!.otlp).toBeGreaterThan(2 * 26 * 10);
+    expect(comparison.seriesCounts.get('m365_exporter_graph_request_duration_seconds')!.otlp).toBeGreaterThan(0);
+  });
+
+  it('carries the resource attributes, the tenant as a point attribute and the configured headers', async () => {
+    const received = await receiver.nextExport(0);
+    expect(received.resource).toEqual({
+      'service.name': 'm365-health-exporter', 'service.version': '0.1.0', 'service.instance.id': expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
+    expect(received.headers['x-scope-orgid']).toBe(ORG_ID);
+    const status = received.metrics!.find((m) => m.name === 'm365_service_status')!;
+    expect(new Set(status.points.map((p) => p.attributes.tenant))).toEqual(new Set(['contoso', 'fabrikam']));
+    const ids = new Set(receiver.requests.filter((r) => r.resource).map((r) => r.resource!['service.instance.id']));
+    expect(ids.size).toBe(1);
+    expect(exporter.logs.join('\n')).not.toContain(ORG_ID);
+  });
+
+  it('counts successful exports on /metrics', async () => {
+    const samples = await exporter.samples();
+    const success = samples.find((s) => s.name === 'm365_exporter_otlp_exports_total' && s.labels.result === 'success');
+    expect(success!.value).toBeGreaterThanOrEqual(1);
+  });
+});

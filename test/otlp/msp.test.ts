@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { startExporter, tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
+import { compareWithMetrics } from '../helpers/otlpCompare.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlpReceiver.js';
+import { waitFor } from '../helpers/wait.js';
+
+const TENANTS = Array.from({ length: 60 }, (_, i) => {
+  const n = String(i + 1).padStart(3, '0');
+  return { name: `msp-${n}`, tenantId: `0d2d1a6e-1111-4c1e-9a7e-000000002${n}`, clientId: `5a1c0c8e-2222-4b8e-8f3e-000000002${n}`, clientSecret: `msp-secret-${n}` };
+});
+const kib = (bytes: number) => (bytes / 1024).toFixed(0);
+/** The SDK's default cardinality limit per instrument, which a MetricProducer does not apply. */
+const SDK_DEFAULT_CARDINALITY_LIMIT = 2_000;
+
+let sim: Simulator;
+let receiver: OtlpReceiver;
+let exporter: ExporterProcess;
+
+beforeAll(async () => {
+  sim = await startSimulator({ tenants: TENANTS.map(({ tenantId, clientId, clientSecret }) => ({ tenantId, clientId, clientSecret, services: 'default' as const })) });
+  receiver = await startOtlpReceiver();
+  exporter = await startExporter({
+    logLevel: 'debug',
+    refresh: { health: '1h', issues: '1h', messages: '1h' },
+    readyTimeout: '60s',
+    otlp: { endpoint: receiver.endpoint, protocol: 'http/protobuf', compression: 'gzip', interval: '2s', timeout: '2s' },
+    tenants: TENANTS.map((t) => tenantConfig(t.name, sim, t)),
+  }, sim.caCertPem);
+  await waitFor('/-/ready', async () => (await fetch(`${exporter.url}/-/ready`)).ok, 60_000, 200);
+}, 90_000);
+
+afterAll(async () => {
+  await exporter?.stop();
+  await receiver?.stop();
+  await sim?.stop();
+});
+
+describe('OTLP push at MSP size (60 tenants)', () => {
+  it('exports every series /metrics shows, far past the SDK default cardinality limit, with no overflow series', async () => {
+    const scrapedAt = Date.now();
+    const text = await exporter.scrape();
+    const received = await receiver.nextExport(scrapedAt, 30_000);
+    const comparison = compareWithMetrics(text, received.metrics!);
+    expect(comparison.differences).toEqual([]);
+
+    const status = comparison.seriesCounts.get('m365_service_status')!;
+    expect(status.otlp).toBe(status.metrics);
+    expect(status.otlp).toBeGreaterThan(10 * SDK_DEFAULT_CARDINALITY_LIMIT);
+    expect(new Set(received.metrics!.find((m) => m.name === 'm365_service_status')!.points.map((p) => p.attributes.tenant)).size).toBe(TENANTS.length);
+    const points = received.metrics!.flatMap((m) => m.points);
+    expect(points.filter((p) => 'otel.metric.overflow' in p.attributes)).toEqual([]);
+
+    // The exporter logs each success (its size and duration, retries included) once the receiver has answered.
+    const last = await waitFor('the export to be logged', () => exporter.logs
+      .filter((line) => line.includes('"OTLP export succeeded'))
+      .map((line) => JSON.parse(line) as { dataPoints: number; durationMs: number })
+      .find((entry) => entry.dataPoints === points.length));
+    console.info(`MSP size: ${TENANTS.length} tenants, ${points.length} data points (m365_service_status: ${status.otlp} series), ` +
+      `${comparison.comparedSamples} samples compared, protobuf ${kib(received.decodedBytes)} KiB, gzip on the wire ${kib(received.bytes)} KiB, export ${last.durationMs} ms`);
+    expect(received.headers['content-encoding']).toBe('gzip');
+    expect(received.bytes).toBeLessThan(received.decodedBytes / 5);
+  });
+});
