@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, loadConfigFromEnv, type Config } from './config/load.js';
+import { configSchema } from './config/schema.js';
 import { Exporter } from './exporter.js';
 import { createLogger } from './logger.js';
 import { VERSION } from './version.js';
@@ -48,7 +49,11 @@ async function main(): Promise<number> {
   let config: Config;
   try {
     config = args.config ? loadConfigFile(args.config) : loadConfigFromEnv();
-    if (args.listen) config.listen = args.listen;
+    if (args.listen) {
+      const listen = configSchema.shape.listen.safeParse(args.listen);
+      if (!listen.success) throw new ConfigError(`--listen: ${listen.error.issues[0]!.message}`);
+      config.listen = listen.data;
+    }
     if (args['log-level']) config.logLevel = args['log-level'] as Config['logLevel'];
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

@@ -62,6 +62,11 @@ describe('command line', () => {
     expect(result.stderr).toContain('Usage: m365-health-exporter');
   });
 
+  it('rejects a malformed --listen', async () => {
+    const result = await cli(['--listen', 'localhost', '--check-config'], { M365_TENANT_ID: '0d2d1a6e-1111-4c1e-9a7e-000000000001', M365_CLIENT_ID: '5a1c0c8e-2222-4b8e-8f3e-000000000001', M365_CLIENT_SECRET: 'x' });
+    expect(result).toMatchObject({ code: 1, stderr: 'invalid configuration:\n--listen: must be host:port or :port, for example :9877 or 127.0.0.1:9877\n' });
+  });
+
   it('prints its version', async () => {
     expect((await cli(['--version'])).stdout).toBe('m365-health-exporter 0.1.0\n');
   });
