@@ -30,12 +30,13 @@ export function datasourceVariable(): dashboard.DatasourceVariableBuilder {
   return new dashboard.DatasourceVariableBuilder('datasource').label('Data source').type('prometheus');
 }
 
-export function tenantVariable(): dashboard.QueryVariableBuilder {
+/** Tenant variable: the tenants that have `source` (default: every tenant with service health). */
+export function tenantVariable(source = 'm365_service_info'): dashboard.QueryVariableBuilder {
   return new dashboard.QueryVariableBuilder('tenant')
     .label('Tenant')
     .datasource(DATASOURCE)
-    .query({ qryType: 1, query: 'label_values(m365_service_info, tenant)', refId: 'PrometheusVariableQueryEditor-VariableQuery' })
-    .definition('label_values(m365_service_info, tenant)')
+    .query({ qryType: 1, query: `label_values(${source}, tenant)`, refId: 'PrometheusVariableQueryEditor-VariableQuery' })
+    .definition(`label_values(${source}, tenant)`)
     .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
     .sort(dashboard.VariableSort.AlphabeticalCaseInsensitiveAsc)
     .multi(true)
@@ -44,8 +45,11 @@ export function tenantVariable(): dashboard.QueryVariableBuilder {
     .current({ selected: true, text: ['All'], value: ['$__all'] });
 }
 
-/** A standard dashboard: datasource and tenant variables, tags, a link to the sibling dashboards. */
-export function baseDashboard(uid: string, title: string, description: string): dashboard.DashboardBuilder {
+/**
+ * A standard dashboard: datasource and tenant variables, tags, a link to the sibling dashboards. `tenantSource` is
+ * the metric the tenant variable lists tenants from.
+ */
+export function baseDashboard(uid: string, title: string, description: string, tenantSource?: string): dashboard.DashboardBuilder {
   return new dashboard.DashboardBuilder(title)
     .uid(uid)
     .description(description)
@@ -56,7 +60,7 @@ export function baseDashboard(uid: string, title: string, description: string): 
     .timezone('browser')
     .tooltip(dashboard.DashboardCursorSync.Crosshair)
     .withVariable(datasourceVariable())
-    .withVariable(tenantVariable())
+    .withVariable(tenantVariable(tenantSource))
     .link(
       new dashboard.DashboardLinkBuilder('M365 dashboards')
         .type(dashboard.DashboardLinkType.Dashboards)

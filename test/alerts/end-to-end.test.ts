@@ -1,7 +1,8 @@
 /**
  * End to end: simulator → built exporter → real Prometheus (the rule file loaded) → real Alertmanager (routing of
  * alerts/alertmanager.yml) → a webhook receiver this test runs. Also executes every dashboard panel query against
- * the same Prometheus.
+ * the same Prometheus. The tenant reads every Monitoring API function (serviceActivity: [all]) except one the
+ * simulator refuses with 403, so the serviceActivity dashboard has data and the disabled-function alert arrives.
  *
  * `for:` durations cannot be shortened per evaluation, so the test loads a copy of alerts/m365-rules.yml with every
  * `for` rewritten to 0s (thresholds and expressions unchanged); their production values are covered by the
@@ -29,7 +30,12 @@ const DAY_MS = 86_400_000;
  */
 const EMPTY_ALLOWED: Record<string, string> = {
   'm365-exporter.json/Token errors/A': 'm365_exporter_token_error_info exists only while token requests fail; the scenario has no token failure',
+  'm365-service-activity.json/Count functions against the same time last week/ratio': 'compares with offset 1w: a Prometheus started by the test has no history from a week ago (the panel says so)',
+  'm365-service-activity.json/Count functions against the same time last week/lastweek': 'the same: avg_over_time(...[30m] offset 1w) needs a week of history',
 };
+
+/** Refused by the simulator (403): the exporter disables it and M365ServiceActivityFunctionDisabled names the permission. */
+const DENIED_FUNCTION = 'getMetricsForAgentIdAutonomousSignInFailure';
 
 interface RuleFile { groups: Array<{ name: string; rules: Array<{ alert?: string; for?: string }> }> }
 
@@ -59,8 +65,10 @@ describe('alerts and dashboards against real Prometheus and Alertmanager', () =>
   const started = Date.now();
 
   beforeAll(async () => {
-    sim = await startSimulator({ tenants: [TENANT] });
+    // Late data settles after 1s (the exporter's settleDelay below), so buckets are final as soon as they end.
+    sim = await startSimulator({ tenants: [TENANT], serviceActivitySettleSeconds: 1 });
     tenant = sim.tenant(TENANT.tenantId);
+    tenant.denyServiceActivity(DENIED_FUNCTION);
     // Standing state: an advisory that degrades SharePoint (must not alert) and a post needing action in 3 days.
     tenant.openIssue({ serviceId: 'SharePoint', classification: 'advisory', status: 'serviceDegradation', title: 'Delays viewing uploaded files', featureGroup: 'SharePoint Features', feature: 'SharePoint Features' });
     tenant.setServiceStatus('SharePoint', 'serviceDegradation');
@@ -69,8 +77,11 @@ describe('alerts and dashboards against real Prometheus and Alertmanager', () =>
     webhook = await startWebhookReceiver();
     alertmanager = await startAlertmanager(alertmanagerFor(webhook));
     exporter = await startExporter({
-      refresh: { health: '1s', issues: '1s', messages: '1s' },
-      tenants: [tenantConfig('contoso', sim, TENANT, { clientSecretExpiresAt: new Date(Date.now() + 10 * DAY_MS).toISOString() })],
+      refresh: { health: '1s', issues: '1s', messages: '1s', serviceActivity: '2s' },
+      // First read of each function: the last hour of buckets, the latest final one becomes the value/ratio gauges;
+      // events_total starts at 0 and grows when later buckets settle (at the next 5-minute boundary).
+      serviceActivity: { aggregationInterval: 5, settleDelay: '1s', lookback: '1h' },
+      tenants: [tenantConfig('contoso', sim, TENANT, { clientSecretExpiresAt: new Date(Date.now() + 10 * DAY_MS).toISOString(), serviceActivity: ['all'] })],
     }, sim.caCertPem);
     prometheus = await startPrometheus({
       scrape: [{ job: 'm365-health-exporter', target: new URL(exporter.url).host }],
@@ -78,6 +89,9 @@ describe('alerts and dashboards against real Prometheus and Alertmanager', () =>
       alertmanager: new URL(alertmanager.url).host,
     });
     await waitFor('Prometheus to have service health', async () => (await prometheus.query('m365_service_info{tenant="contoso"}')).length > 0, 20_000, 250);
+    await waitFor('Prometheus to have two scrapes of every Monitoring API function', async () =>
+      (await prometheus.query('count(count_over_time(m365_service_activity_enabled{tenant="contoso"}[1m]) >= 2)'))[0]?.value[1] === '40'
+      && (await prometheus.query('count(m365_service_activity_bucket_start_timestamp_seconds{tenant="contoso"})'))[0]?.value[1] === '39', 20_000, 250);
     // Make the self-monitoring panels move: a throttled request and an unparseable answer (one failed refresh).
     tenant.setFault({ kind: 'throttle', count: 1, retryAfterSeconds: 0.2, endpoint: 'healthOverviews' });
     tenant.setFault({ kind: 'malformedJson', count: 1, endpoint: 'messages' });
@@ -131,6 +145,21 @@ describe('alerts and dashboards against real Prometheus and Alertmanager', () =>
     }
     expect(failures).toEqual([]);
   }, 30_000);
+
+  it('reports the Monitoring API function Graph refuses, with the permission to grant, and no telemetry anomaly', async () => {
+    const [disabled] = await waitFor('the disabled-function alert at the chat webhook', () => {
+      const found = webhook.find('/chat', 'firing', { alertname: 'M365ServiceActivityFunctionDisabled', tenant: 'contoso' });
+      return found.length > 0 ? found : undefined;
+    }, 30_000, 100);
+    expect(disabled!.labels).toMatchObject({ severity: 'info', workload: 'agent_id', metric: 'get_metrics_for_agent_id_autonomous_sign_in_failure' });
+    expect(disabled!.annotations.description).toContain('grant the application permission Reports.Read.All');
+    expect(exporter.logs.some((line) => line.includes(DENIED_FUNCTION) && line.includes('Reports.Read.All'))).toBe(true);
+    // Every other function is read and fresh: the serviceActivity recording rules see them, no anomaly or staleness.
+    expect(await prometheus.query('count(m365_service_activity_enabled{tenant="contoso"} == 1)')).toMatchObject([{ value: [expect.any(Number), '39'] }]);
+    expect((await prometheus.query('m365:service_activity_bucket_age_seconds{tenant="contoso"}')).length).toBe(39);
+    const anomalies = webhook.notifications.flatMap((n) => n.alerts).filter((a) => a.labels.workload !== undefined && a.labels.alertname !== 'M365ServiceActivityFunctionDisabled');
+    expect(anomalies).toEqual([]);
+  }, 60_000);
 
   it('resolves the page when the incident is resolved, and never alerts on the advisory', async () => {
     const resolvedAt = Date.now();

@@ -25,10 +25,11 @@ export function readDashboard(file: string): { title: string; uid: string; panel
   return JSON.parse(readFileSync(`${DASHBOARD_DIR}${file}`, 'utf8'));
 }
 
-/** What Grafana would send for "All tenants" and a default time range. */
+/** What Grafana would send for "All" tenants and workloads and a default time range. */
 export function substituteVariables(expr: string): string {
   return expr
     .replace(/\$\{?tenant\}?/g, '.*')
+    .replace(/\$\{?workload\}?/g, '.*')
     .replace(/\$\{?__rate_interval\}?/g, '1m')
     .replace(/\$\{?__interval\}?/g, '15s')
     .replace(/\$\{?__range\}?/g, '5m');

@@ -62,7 +62,7 @@ const definition: DashboardDefinition = {
       .withPanel(graph('Throttling', '429 Too Many Requests answers per second. The M365GraphThrottlingSustained alert fires when this stays above its threshold.', 'reqps',
         query(`sum by (tenant) (rate(m365_exporter_graph_throttled_total{${TENANT}}[$__rate_interval]))`, { legend: '{{tenant}}' })))
       .withPanel(graph('Request budget left', 'Requests each tenant may still send in the sliding window before the exporter holds back (Graph allows 240/min and 800/h per app and tenant).', 'none',
-        query(`m365_exporter_graph_request_budget_remaining{${TENANT}}`, { legend: '{{tenant}} per {{window}}' })))
+        query(`m365_exporter_graph_request_budget_remaining{${TENANT}}`, { legend: '{{tenant}} {{api}} per {{window}}' })))
       .withRow(new dashboard.RowBuilder('Authentication'))
       .withPanel(graph('Token requests', 'Token requests to Microsoft Entra ID by result (cache hits excluded).', 'none',
         query(`sum by (tenant, result) (increase(m365_exporter_token_requests_total{${TENANT}}[$__rate_interval]))`, { legend: '{{tenant}} {{result}}' })))
