@@ -30,19 +30,24 @@ export function datasourceVariable(): dashboard.DatasourceVariableBuilder {
   return new dashboard.DatasourceVariableBuilder('datasource').label('Data source').type('prometheus');
 }
 
-/** Tenant variable: the tenants that have `source` (default: every tenant with service health). */
-export function tenantVariable(source = 'm365_service_info'): dashboard.QueryVariableBuilder {
-  return new dashboard.QueryVariableBuilder('tenant')
-    .label('Tenant')
+/** A multi-select variable listing the label values a PromQL `label_values(...)` query returns, "All" by default. */
+export function labelValuesVariable(name: string, label: string, definition: string): dashboard.QueryVariableBuilder {
+  return new dashboard.QueryVariableBuilder(name)
+    .label(label)
     .datasource(DATASOURCE)
-    .query({ qryType: 1, query: `label_values(${source}, tenant)`, refId: 'PrometheusVariableQueryEditor-VariableQuery' })
-    .definition(`label_values(${source}, tenant)`)
+    .query({ qryType: 1, query: definition, refId: 'PrometheusVariableQueryEditor-VariableQuery' })
+    .definition(definition)
     .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
     .sort(dashboard.VariableSort.AlphabeticalCaseInsensitiveAsc)
     .multi(true)
     .includeAll(true)
     .allValue('.*')
     .current({ selected: true, text: ['All'], value: ['$__all'] });
+}
+
+/** Tenant variable: the tenants that have `source` (default: every tenant with service health). */
+export function tenantVariable(source = 'm365_service_info'): dashboard.QueryVariableBuilder {
+  return labelValuesVariable('tenant', 'Tenant', `label_values(${source}, tenant)`);
 }
 
 /**

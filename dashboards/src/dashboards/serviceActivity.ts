@@ -8,7 +8,7 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import { DATASOURCE, TENANT, baseDashboard, lastValue, mergeAndOrganize, query, sortBy, type DashboardDefinition } from '../lib.js';
+import { TENANT, baseDashboard, labelValuesVariable, lastValue, mergeAndOrganize, query, sortBy, type DashboardDefinition } from '../lib.js';
 
 /** Tenant and workload filter of every query. */
 const SEL = `${TENANT}, workload=~"$workload"`;
@@ -23,19 +23,8 @@ const EXCHANGE_CONNECTIVITY = 'get_connectivity_metrics_for_exchange';
 const TEAMS_AUDIO = 'get_audio_stream_qo_e_metrics_for_teams|get_audio_streams_over_udp_metrics_for_teams';
 
 function workloadVariable(): dashboard.QueryVariableBuilder {
-  const source = `label_values(m365_service_activity_enabled{${TENANT}}, workload)`;
-  return new dashboard.QueryVariableBuilder('workload')
-    .label('Workload')
-    .description('exchange, teams, m365_apps (Microsoft 365 web apps), onedrive, entra, global_secure_access, agent_id: the workloads the selected tenants read')
-    .datasource(DATASOURCE)
-    .query({ qryType: 1, query: source, refId: 'PrometheusVariableQueryEditor-VariableQuery' })
-    .definition(source)
-    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
-    .sort(dashboard.VariableSort.AlphabeticalCaseInsensitiveAsc)
-    .multi(true)
-    .includeAll(true)
-    .allValue('.*')
-    .current({ selected: true, text: ['All'], value: ['$__all'] });
+  return labelValuesVariable('workload', 'Workload', `label_values(m365_service_activity_enabled{${TENANT}}, workload)`)
+    .description('exchange, teams, m365_apps (Microsoft 365 web apps), onedrive, entra, global_secure_access, agent_id: the workloads the selected tenants read');
 }
 
 function graph(title: string, description: string, unit: string, ...targets: ReturnType<typeof query>[]): timeseries.PanelBuilder {
