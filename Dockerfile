@@ -14,12 +14,12 @@ RUN npm run build
 FROM build AS prod-deps
 RUN npm prune --omit=dev
 
-# The simulator needs the dev dependency "selfsigned" for its TLS certificate: demo only, never the exporter image.
+# The simulated tenant for the demo stack: same production dependencies (selfsigned makes its TLS certificate).
 FROM node:20-slim AS simulator
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build /app/package.json ./
-COPY --from=build /app/node_modules ./node_modules
+COPY --from=prod-deps /app/package.json ./
+COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 RUN mkdir -p /shared && chown node:node /shared
 USER node
