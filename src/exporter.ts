@@ -39,7 +39,7 @@ export class Exporter {
     this.logger.info({ address: url, tenants: this.tenants.length, version: VERSION }, 'listening');
     if (this.config.otlp) {
       // The same registries /metrics renders; the push runs on its own timer and never touches a scrape.
-      const registries = [this.#global.registry, ...this.tenants.map((tenant) => tenant.metrics.registry)];
+      const registries = [this.#global.registry, ...this.tenants.flatMap((tenant) => [tenant.metrics.registry, tenant.metrics.volatileRegistry])];
       this.#otlp = startOtlpPush(this.config.otlp, { gather: () => gather(registries), exportsTotal: this.#global.otlpExports, logger: this.logger, serviceVersion: VERSION });
     }
     return url;

@@ -8,7 +8,7 @@ import { GraphClient } from './graph/client.js';
 import { ExporterError } from './graph/errors.js';
 import type { Logger } from './logger.js';
 import { METRICS, type MetricDefinition } from './metrics/definitions.js';
-import { createTenantMetrics, type TenantMetrics } from './metrics/registry.js';
+import { createTenantMetrics, expositionOf, type Exposition, type TenantMetrics } from './metrics/registry.js';
 
 interface CollectorState {
   snapshot?: unknown;
@@ -32,15 +32,20 @@ export class Tenant {
   #samples = new Map<string, Sample[]>();
   #tokenError?: string;
   #tokenExpiry?: Date;
+  /** Bumped whenever anything this tenant exports may have changed; keys the rendered cache. */
+  #changes = 0;
+  #rendered?: { changes: number; exposition: Exposition };
 
   constructor(readonly config: TenantConfig, private readonly global: Config, private readonly logger: Logger) {
     this.metrics = createTenantMetrics((name) => this.#read(name));
     const tokens = new TokenProvider(config, {
       onTokenRequest: (result, code) => {
+        this.#changes++;
         this.metrics.counter(METRICS.tokenRequests).inc({ tenant: config.name, result });
         this.#tokenError = result === 'failure' ? code : undefined;
       },
       onTokenExpiry: (expiresOn) => {
+        this.#changes++;
         this.#tokenError = undefined;
         this.#tokenExpiry = expiresOn;
       },
@@ -65,10 +70,14 @@ export class Tenant {
       concurrency: global.graph.concurrency,
       observer: {
         onResponse: (endpoint, code, seconds) => {
+          this.#changes++;
           this.metrics.counter(METRICS.graphRequests).inc({ tenant: config.name, endpoint, code });
           this.metrics.graphRequestDuration.observe({ tenant: config.name, endpoint }, seconds);
         },
-        onThrottled: () => this.metrics.counter(METRICS.graphThrottled).inc({ tenant: config.name }),
+        onThrottled: () => {
+          this.#changes++;
+          this.metrics.counter(METRICS.graphThrottled).inc({ tenant: config.name });
+        },
       },
     });
     this.collectors = config.collectors.map((name) => COLLECTORS[name]);
@@ -92,6 +101,7 @@ export class Tenant {
   /** Runs one refresh of a collector; on failure keeps the previous snapshot and records why. Never throws. */
   async refresh(collector: Collector<unknown>, signal: AbortSignal): Promise<void> {
     const state = this.#states.get(collector.name)!;
+    this.#changes++;
     const started = performance.now();
     const now = new Date();
     let partialFailures = 0;
@@ -128,6 +138,20 @@ export class Tenant {
       state.durationSeconds = (performance.now() - started) / 1_000;
     }
     this.#derive(now);
+    this.#changes++;
+  }
+
+  /**
+   * What this tenant exports, by family. Rendered once after each change (a refresh, a Graph or token request) and
+   * served from that rendering until the next one, so a scrape of hundreds of tenants only concatenates text; the
+   * clock-dependent families are rendered every time.
+   */
+  async exposition(): Promise<Exposition[]> {
+    if (this.#rendered?.changes !== this.#changes) {
+      const changes = this.#changes;
+      this.#rendered = { changes, exposition: await expositionOf(this.metrics.registry) };
+    }
+    return [this.#rendered.exposition, await expositionOf(this.metrics.volatileRegistry)];
   }
 
   /** Re-derives every collector's samples (issues depend on the services of health, so all at once). */

@@ -12,6 +12,8 @@ export interface MetricDefinition {
   /** `cache`: computed at scrape time from the last good Graph data; `live`: updated as events happen. */
   readonly source: 'cache' | 'live';
   readonly buckets?: readonly number[];
+  /** Changes with the clock, not only when the tenant's data changes: never served from a rendered cache. */
+  readonly volatile?: boolean;
 }
 
 const CACHED = ' Served from the cache of the last successful refresh.';
@@ -58,7 +60,7 @@ export const METRICS = {
     labels: ['tenant', 'endpoint'], source: 'live', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   },
   graphThrottled: counter('m365_exporter_graph_throttled_total', 'Responses 429 Too Many Requests from Microsoft Graph.', ['tenant']),
-  requestBudgetRemaining: cached('m365_exporter_graph_request_budget_remaining', 'Requests the tenant may still send in the sliding window: api="serviceCommunications" (Graph allows 240/1m and 800/1h) or api="serviceActivity" (serviceActivity.requestsPerMinute).', ['tenant', 'api', 'window']),
+  requestBudgetRemaining: { ...cached('m365_exporter_graph_request_budget_remaining', 'Requests the tenant may still send in the sliding window: api="serviceCommunications" (Graph allows 240/1m and 800/1h) or api="serviceActivity" (serviceActivity.requestsPerMinute).', ['tenant', 'api', 'window']), volatile: true },
   tokenRequests: counter('m365_exporter_token_requests_total', 'Token requests sent to Microsoft Entra ID (cache hits excluded) by result.', ['tenant', 'result']),
   tokenError: cached('m365_exporter_token_error_info', 'The last token request failed with this AADSTS error code (value 1); absent while tokens are granted.', ['tenant', 'error_code']),
   tokenExpiry: cached('m365_exporter_token_expiry_timestamp_seconds', 'When the current access token expires (Unix time).', ['tenant']),

@@ -4,6 +4,8 @@ import { BUILD_INFO, METRICS, OTLP_EXPORTS, type MetricDefinition } from './defi
 
 export interface TenantMetrics {
   registry: Registry;
+  /** Metrics that change with the clock (request budget left): rendered at every scrape, never cached. */
+  volatileRegistry: Registry;
   counter(metric: MetricDefinition): Counter<string>;
   graphRequestDuration: Histogram<string>;
 }
@@ -15,10 +17,11 @@ export interface TenantMetrics {
  */
 export function createTenantMetrics(read: (metricName: string) => Iterable<Sample>): TenantMetrics {
   const registry = new Registry();
+  const volatileRegistry = new Registry();
   const counters = new Map<string, Counter<string>>();
   let histogram: Histogram<string> | undefined;
   for (const def of Object.values(METRICS) as MetricDefinition[]) {
-    const common = { name: def.name, help: def.help, labelNames: def.labels as string[], registers: [registry] };
+    const common = { name: def.name, help: def.help, labelNames: def.labels as string[], registers: [def.volatile ? volatileRegistry : registry] };
     if (def.source === 'cache') {
       new Gauge({
         ...common,
@@ -35,6 +38,7 @@ export function createTenantMetrics(read: (metricName: string) => Iterable<Sampl
   }
   return {
     registry,
+    volatileRegistry,
     counter(metric) {
       const found = counters.get(metric.name);
       if (!found) throw new Error(`${metric.name} is not a live counter`);
@@ -78,25 +82,37 @@ export async function gather(registries: Registry[]): Promise<MetricObjectWithVa
   return [...families.values()];
 }
 
+/** One registry's exposition split by family: name → its HELP and TYPE lines, and its sample lines ('' if none). */
+export type Exposition = Map<string, { header: string; samples: string }>;
+
+export async function expositionOf(registry: Registry): Promise<Exposition> {
+  const families: Exposition = new Map();
+  // prom-client separates families by a blank line; HELP texts and label values have their newlines escaped.
+  for (const block of (await registry.metrics()).split('\n\n')) {
+    const helpEnd = block.indexOf('\n');
+    const typeEnd = block.indexOf('\n', helpEnd + 1);
+    const name = block.slice(0, helpEnd).split(' ', 3)[2];
+    if (name === undefined || helpEnd < 0) continue;
+    families.set(name, {
+      header: typeEnd < 0 ? block.trimEnd() : block.slice(0, typeEnd),
+      samples: typeEnd < 0 ? '' : block.slice(typeEnd + 1).trimEnd(),
+    });
+  }
+  return families;
+}
+
 /**
- * Text exposition of several registries with each family once. Every registry is rendered by prom-client on its
- * own, then the sample lines of equal families are concatenated under one HELP/TYPE header: plain string work,
- * several times faster than re-aggregating JSON, and a tenant's rendering could later be cached per refresh.
+ * Text exposition of several registries with each family once: the sample lines of equal families are concatenated
+ * under one HELP/TYPE header. Label sets never collide across tenant registries (each carries its tenant label).
  */
-export async function render(registries: Registry[]): Promise<string> {
-  if (registries.length === 1) return registries[0]!.metrics();
-  const texts = await Promise.all(registries.map((registry) => registry.metrics()));
+export function joinExpositions(parts: Exposition[]): string {
   const families = new Map<string, string[]>();
-  for (const text of texts) {
-    // prom-client separates families by a blank line; HELP texts and label values have their newlines escaped.
-    for (const block of text.split('\n\n')) {
-      const lines = block.split('\n').filter((line) => line !== '');
-      const name = lines[0]?.split(' ', 3)[2];
-      if (name === undefined) continue;
-      const family = families.get(name);
-      if (family) family.push(...lines.slice(2));
-      else families.set(name, lines);
+  for (const part of parts) {
+    for (const [name, { header, samples }] of part) {
+      let chunks = families.get(name);
+      if (!chunks) families.set(name, (chunks = [header]));
+      if (samples !== '') chunks.push(samples);
     }
   }
-  return `${[...families.values()].map((lines) => lines.join('\n')).join('\n')}\n`;
+  return `${[...families.values()].map((chunks) => chunks.join('\n')).join('\n')}\n`;
 }

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
-import { render } from '../metrics/registry.js';
+import { expositionOf, joinExpositions } from '../metrics/registry.js';
 import type { Tenant } from '../tenant.js';
 
 export interface AppOptions {
@@ -17,14 +17,14 @@ export function createApp({ globalRegistry, tenants, isReady, version }: AppOpti
   const app = express();
   app.disable('x-powered-by');
   const byName = new Map(tenants.map((tenant) => [tenant.name, tenant]));
-  const allRegistries = [globalRegistry, ...tenants.map((tenant) => tenant.metrics.registry)];
 
   app.get('/', (_req, res) => {
     res.type('html').send(landingPage(version, tenants.map((t) => t.name)));
   });
 
   app.get('/metrics', async (_req, res) => {
-    res.type(CONTENT_TYPE).send(await render(allRegistries));
+    const parts = await Promise.all([expositionOf(globalRegistry), ...tenants.map((tenant) => tenant.exposition())]);
+    res.type(CONTENT_TYPE).send(joinExpositions(parts.flat()));
   });
 
   // Multi-target pattern: one configured tenant's metrics. Only configured names are accepted, so a request can
@@ -40,7 +40,7 @@ export function createApp({ globalRegistry, tenants, isReady, version }: AppOpti
       res.status(400).type('text').send(`unknown tenant ${JSON.stringify(name.slice(0, 100))}: configured tenants are ${[...byName.keys()].join(', ')}\n`);
       return;
     }
-    res.type(CONTENT_TYPE).send(await render([tenant.metrics.registry]));
+    res.type(CONTENT_TYPE).send(joinExpositions(await tenant.exposition()));
   });
 
   app.get('/-/healthy', (_req, res) => {
