@@ -28,3 +28,15 @@ describe('README', () => {
     for (const fn of SERVICE_ACTIVITY_FUNCTIONS) expect(readme).toContain(`| \`${fn.workload}\` | \`${fn.name}\` | \`${fn.metric}\` |`);
   });
 });
+
+describe('README alerts', () => {
+  it('lists every alert of the rule files with its runbook link', async () => {
+    const { parse } = await import('yaml');
+    const rules = parse(readFileSync(new URL('../alerts/m365-rules.yml', import.meta.url), 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string; labels?: { severity?: string } }> }> };
+    const alerts = rules.groups.flatMap((g) => g.rules).filter((r) => r.alert);
+    expect(alerts.length).toBeGreaterThan(10);
+    for (const rule of alerts) {
+      expect(readme).toContain(`| [${rule.alert}](docs/runbook.md#${rule.alert!.toLowerCase()}) | ${rule.labels?.severity} |`);
+    }
+  });
+});
