@@ -68,8 +68,8 @@ export function createGlobalMetrics(version: string): GlobalMetrics {
 
 /**
  * All families of several registries, each family once, as prom-client JSON: what the OTLP bridge converts. Like
- * render(), it concatenates the samples of equal families (label sets never collide across tenant registries, each
- * carries its tenant label) and applies no cluster aggregator, so it holds exactly the families /metrics shows.
+ * joinExpositions(), it concatenates the samples of equal families (label sets never collide across tenant
+ * registries, each carries its tenant label) and applies no aggregator, so it holds exactly what /metrics shows.
  */
 export async function gather(registries: Registry[]): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
   const collected = await Promise.all(registries.map((registry) => registry.getMetricsAsJSON()));
