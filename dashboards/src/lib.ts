@@ -6,6 +6,7 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
+import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import { SERVICE_HEALTH_STATUSES, isOperational } from '../../src/graph/enums.js';
 
 /** A dashboard the generator writes to `dashboards/<file>`. Each file in `dashboards/src/dashboards/` default-exports one. */
@@ -155,4 +156,21 @@ export function sortBy(displayName: string, desc: boolean): common.TableSortByFi
 /** Stat panels show the last value of each series. */
 export function lastValue(): common.ReduceDataOptionsBuilder {
   return new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
+}
+
+/** A big number on a coloured background: green at 0, `color` from 1 on (counts of things that need attention). */
+export function attentionStat(title: string, description: string, target: prometheus.DataqueryBuilder, color: string): stat.PanelBuilder {
+  return new stat.PanelBuilder()
+    .title(title)
+    .description(description)
+    .withTarget(target)
+    .unit('none')
+    .decimals(0)
+    .colorMode(common.BigValueColorMode.Background)
+    .graphMode(common.BigValueGraphMode.None)
+    .reduceOptions(lastValue())
+    .thresholds(new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([
+      { value: null, color: 'green' },
+      { value: 1, color },
+    ]));
 }

@@ -5,7 +5,7 @@ import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import {
-  TENANT, baseDashboard, currentStatusExpr, issueLink, mergeAndOrganize, messageLink, query, sortBy, statusMappings, statusOverrides,
+  TENANT, attentionStat, baseDashboard, currentStatusExpr, issueLink, mergeAndOrganize, messageLink, query, sortBy, statusMappings, statusOverrides,
   lastValue, type DashboardDefinition,
 } from '../lib.js';
 
@@ -15,19 +15,8 @@ const openIssue = (expr: string): string =>
   `${expr} * on (tenant, issue_id) group_left (${ISSUE_LABELS}) m365_service_issue_info{${TENANT}, resolved="false"}`;
 
 function countStat(title: string, classification: string, color: string): stat.PanelBuilder {
-  return new stat.PanelBuilder()
-    .title(title)
-    .description(`Open (not resolved) ${classification} issues across the selected tenants.`)
-    .withTarget(query(`sum(m365_service_issues_open{${TENANT}, classification="${classification}"})`, { table: true }))
-    .unit('none')
-    .decimals(0)
-    .colorMode(common.BigValueColorMode.Background)
-    .graphMode(common.BigValueGraphMode.None)
-          .reduceOptions(lastValue())
-    .thresholds(new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([
-      { value: null, color: 'green' },
-      { value: 1, color },
-    ]))
+  return attentionStat(title, `Open (not resolved) ${classification} issues across the selected tenants.`,
+    query(`sum(m365_service_issues_open{${TENANT}, classification="${classification}"})`, { table: true }), color)
     .height(4)
     .span(6);
 }
@@ -40,36 +29,15 @@ const definition: DashboardDefinition = {
       .withPanel(countStat('Open incidents', 'incident', 'red'))
       .withPanel(countStat('Open advisories', 'advisory', 'yellow'))
       .withPanel(
-        new stat.PanelBuilder()
-          .title('Services not operational')
-          .description('Services whose current status does not mean "works" (anything but serviceOperational, serviceRestored, falsePositive, PIR published, resolved/mitigated).')
-          .withTarget(query(`count((m365_service_operational{${TENANT}} == 0)) or vector(0)`, { table: true }))
-          .unit('none')
-          .decimals(0)
-          .colorMode(common.BigValueColorMode.Background)
-          .graphMode(common.BigValueGraphMode.None)
-          .reduceOptions(lastValue())
-          .thresholds(new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([
-            { value: null, color: 'green' },
-            { value: 1, color: 'orange' },
-          ]))
+        attentionStat('Services not operational',
+          'Services whose current status does not mean "works" (anything but serviceOperational, serviceRestored, falsePositive, PIR published, resolved/mitigated).',
+          query(`count((m365_service_operational{${TENANT}} == 0)) or vector(0)`, { table: true }), 'orange')
           .height(4)
           .span(6),
       )
       .withPanel(
-        new stat.PanelBuilder()
-          .title('Message center posts needing action')
-          .description('Active posts with an action-required date in the future.')
-          .withTarget(query(`count(m365_message_center_action_required_by_timestamp_seconds{${TENANT}}) or vector(0)`, { table: true }))
-          .unit('none')
-          .decimals(0)
-          .colorMode(common.BigValueColorMode.Background)
-          .graphMode(common.BigValueGraphMode.None)
-          .reduceOptions(lastValue())
-          .thresholds(new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([
-            { value: null, color: 'green' },
-            { value: 1, color: 'blue' },
-          ]))
+        attentionStat('Message center posts needing action', 'Active posts with an action-required date in the future.',
+          query(`count(m365_message_center_action_required_by_timestamp_seconds{${TENANT}}) or vector(0)`, { table: true }), 'blue')
           .height(4)
           .span(6),
       )

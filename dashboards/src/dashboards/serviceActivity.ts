@@ -4,11 +4,9 @@
  * functions Graph refuses.
  */
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import * as common from '@grafana/grafana-foundation-sdk/common';
-import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import { TENANT, baseDashboard, labelValuesVariable, lastValue, mergeAndOrganize, query, sortBy, type DashboardDefinition } from '../lib.js';
+import { TENANT, attentionStat, baseDashboard, labelValuesVariable, mergeAndOrganize, query, sortBy, type DashboardDefinition } from '../lib.js';
 
 /** Tenant and workload filter of every query. */
 const SEL = `${TENANT}, workload=~"$workload"`;
@@ -56,16 +54,9 @@ const definition: DashboardDefinition = {
       .withVariable(workloadVariable())
       .withRow(new dashboard.RowBuilder('Overview'))
       .withPanel(
-        new stat.PanelBuilder()
-          .title('Functions disabled per tenant')
-          .description('Monitoring API functions the exporter stopped reading because Graph refused them (403 permission not granted, 404/501 not offered, national cloud without the API); it retries every serviceActivity.recheckDisabled. Alert: M365ServiceActivityFunctionDisabled.')
-          .withTarget(query(`sum by (tenant) (1 - m365_service_activity_enabled{${SEL}})`, { legend: '{{tenant}}' }).instant())
-          .unit('none')
-          .decimals(0)
-          .thresholds(new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([{ value: null, color: 'green' }, { value: 1, color: 'orange' }]))
-          .colorMode(common.BigValueColorMode.Background)
-          .graphMode(common.BigValueGraphMode.None)
-          .reduceOptions(lastValue())
+        attentionStat('Functions disabled per tenant',
+          'Monitoring API functions the exporter stopped reading because Graph refused them (403 permission not granted, 404/501 not offered, national cloud without the API); it retries every serviceActivity.recheckDisabled. Alert: M365ServiceActivityFunctionDisabled.',
+          query(`sum by (tenant) (1 - m365_service_activity_enabled{${SEL}})`, { legend: '{{tenant}}' }).instant(), 'orange')
           .height(6)
           .span(6),
       )
