@@ -1,24 +1,21 @@
 import { CLASSIFICATIONS_EXPORTED } from './issues.js';
 import { SERVICE_HEALTH_STATUSES, canonicalEnum, isOperational } from '../graph/enums.js';
-import { parseItems, selectOf, serviceHealthSchema } from '../graph/resources.js';
+import { serviceHealthSchema } from '../graph/resources.js';
 import { METRICS } from '../metrics/definitions.js';
+import { listServiceAnnouncement } from './serviceAnnouncement.js';
 import type { Collector } from './types.js';
 
 export interface HealthSnapshot {
   services: Array<{ id: string; name: string; status: string }>;
 }
 
-const ENDPOINT = 'healthOverviews';
 
 /** `GET /admin/serviceAnnouncement/healthOverviews`: every service of the tenant and its status. */
 export const healthOverviewsCollector: Collector<HealthSnapshot> = {
   name: 'health',
 
   async fetch(context, previous) {
-    const items = await context.graph.getCollection('/v1.0/admin/serviceAnnouncement/healthOverviews', {
-      endpoint: ENDPOINT, budget: context.budgets.serviceCommunications, select: selectOf(serviceHealthSchema), signal: context.signal,
-    });
-    const services = parseItems(serviceHealthSchema, items, ENDPOINT).map((item) => ({
+    const services = (await listServiceAnnouncement(context, 'healthOverviews', serviceHealthSchema)).map((item) => ({
       id: item.id,
       name: item.service,
       status: canonicalEnum(item.status, SERVICE_HEALTH_STATUSES),

@@ -1,6 +1,7 @@
 import { CLASSIFICATIONS, ORIGINS, SERVICE_HEALTH_STATUSES, canonicalEnum, statusSeverity } from '../graph/enums.js';
-import { parseItems, selectOf, serviceHealthIssueSchema } from '../graph/resources.js';
+import { serviceHealthIssueSchema } from '../graph/resources.js';
 import { METRICS } from '../metrics/definitions.js';
+import { listServiceAnnouncement } from './serviceAnnouncement.js';
 import type { Collector } from './types.js';
 
 /** Classifications that always get a series (0 when none is open), so `== 0` and absent() behave. */
@@ -27,7 +28,6 @@ export interface IssuesSnapshot {
   ids: Set<string>;
 }
 
-const ENDPOINT = 'issues';
 
 /**
  * `GET /admin/serviceAnnouncement/issues`: incidents and advisories, open and recently resolved. Replaces the
@@ -38,10 +38,7 @@ export const issuesCollector: Collector<IssuesSnapshot> = {
   name: 'issues',
 
   async fetch(context, previous) {
-    const items = await context.graph.getCollection('/v1.0/admin/serviceAnnouncement/issues', {
-      endpoint: ENDPOINT, budget: context.budgets.serviceCommunications, select: selectOf(serviceHealthIssueSchema), signal: context.signal,
-    });
-    const issues = parseItems(serviceHealthIssueSchema, items, ENDPOINT).map((item): Issue => ({
+    const issues = (await listServiceAnnouncement(context, 'issues', serviceHealthIssueSchema)).map((item): Issue => ({
       id: item.id,
       serviceName: item.service ?? '',
       title: item.title ?? '',

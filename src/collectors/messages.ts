@@ -1,6 +1,7 @@
 import { MESSAGE_CATEGORIES, MESSAGE_SEVERITIES, canonicalEnum } from '../graph/enums.js';
-import { parseItems, selectOf, serviceUpdateMessageSchema } from '../graph/resources.js';
+import { serviceUpdateMessageSchema } from '../graph/resources.js';
 import { METRICS } from '../metrics/definitions.js';
+import { listServiceAnnouncement } from './serviceAnnouncement.js';
 import type { Collector } from './types.js';
 
 export interface Message {
@@ -17,7 +18,6 @@ export interface MessagesSnapshot {
   messages: Message[];
 }
 
-const ENDPOINT = 'messages';
 const KNOWN_CATEGORIES = MESSAGE_CATEGORIES.filter((c) => c !== 'unknownFutureValue');
 const KNOWN_SEVERITIES = MESSAGE_SEVERITIES.filter((s) => s !== 'unknownFutureValue');
 
@@ -26,10 +26,7 @@ export const messagesCollector: Collector<MessagesSnapshot> = {
   name: 'messages',
 
   async fetch(context) {
-    const items = await context.graph.getCollection('/v1.0/admin/serviceAnnouncement/messages', {
-      endpoint: ENDPOINT, budget: context.budgets.serviceCommunications, select: selectOf(serviceUpdateMessageSchema), signal: context.signal,
-    });
-    const messages = parseItems(serviceUpdateMessageSchema, items, ENDPOINT).map((item): Message => ({
+    const messages = (await listServiceAnnouncement(context, 'messages', serviceUpdateMessageSchema)).map((item): Message => ({
       id: item.id,
       title: item.title ?? '',
       category: canonicalEnum(item.category, MESSAGE_CATEGORIES),
