@@ -24,11 +24,3 @@ export function parseDuration(text: string): number {
   if (total <= 0) throw new Error(`"${text}" must be longer than zero`);
   return total;
 }
-
-export function formatDuration(ms: number): string {
-  for (const unit of ['d', 'h', 'm', 's'] as const) {
-    const size = UNIT_MS[unit]!;
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}

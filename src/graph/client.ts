@@ -93,7 +93,8 @@ export class GraphClient {
   async #attempt(url: string, options: RequestOptions, headers: Record<string, string>): Promise<
     { kind: 'done'; body: unknown } | { kind: 'retry'; error: ExporterError; retryAfterMs?: number }
   > {
-    const { endpoint, observer } = { endpoint: options.endpoint, observer: this.#options.observer };
+    const { endpoint } = options;
+    const { observer } = this.#options;
     options.budget?.take(`GET ${endpoint}`);
     const token = await this.#options.getToken();
     const started = performance.now();

@@ -41,10 +41,6 @@ export const serviceUpdateMessageSchema = z.object({
   lastModifiedDateTime: nullableDateTime,
 });
 
-export type ServiceHealthItem = z.infer<typeof serviceHealthSchema>;
-export type ServiceHealthIssueItem = z.infer<typeof serviceHealthIssueSchema>;
-export type ServiceUpdateMessageItem = z.infer<typeof serviceUpdateMessageSchema>;
-
 /** The `$select` list for a resource: exactly the properties its schema reads. */
 export function selectOf(schema: z.ZodObject): string[] {
   return Object.keys(schema.shape);

@@ -74,5 +74,3 @@ export const BUILD_INFO: MetricDefinition = {
 /** Exporter-wide: present with samples only when `otlp:` is configured. */
 export const OTLP_EXPORTS: MetricDefinition = counter('m365_exporter_otlp_exports_total',
   'OTLP metric exports by result (success, failure); a failure is counted once per export, after the OTLP exporter\'s own retries.', ['result']);
-
-export type MetricKey = keyof typeof METRICS;
