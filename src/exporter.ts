@@ -1,19 +1,24 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Scheduler } from './collectors/scheduler.js';
 import type { Config } from './config/load.js';
+import { createGlobalMetrics } from './exposition/global.js';
+import { ExpositionStore } from './exposition/store.js';
 import type { Logger } from './logger.js';
-import { startOtlpPush, type OtlpPush } from './metrics/otlp.js';
-import { createGlobalMetrics, gather } from './metrics/registry.js';
+import type { OtlpPush } from './otlp/push.js';
+import { Scheduler } from './runtime/scheduler.js';
+import { Tenant } from './runtime/tenant.js';
 import { createApp } from './server/app.js';
-import { Tenant } from './tenant.js';
 import { VERSION } from './version.js';
 
-/** Wires config, tenants, scheduler and HTTP server; `stop()` is the graceful shutdown. */
+/** Tenants start this far apart, so hundreds of them do not hit Entra ID and Graph in the same second. */
+const STAGGER_MS = 25;
+
+/** Wires config, tenants, scheduler, exposition and HTTP server; `stop()` is the graceful shutdown. */
 export class Exporter {
   readonly tenants: Tenant[];
   readonly #scheduler = new Scheduler();
   readonly #global = createGlobalMetrics(VERSION);
+  readonly #exposition = new ExpositionStore(this.#global.registry);
   readonly #startedAt = Date.now();
   #server?: Server;
   #otlp?: OtlpPush;
@@ -27,8 +32,13 @@ export class Exporter {
   }
 
   async start(): Promise<string> {
-    this.#scheduler.start(this.tenants, this.config.refresh);
-    const app = createApp({ globalRegistry: this.#global.registry, tenants: this.tenants, isReady: () => this.ready, version: VERSION });
+    this.tenants.forEach((tenant, index) => {
+      this.#exposition.add(tenant);
+      this.#scheduler.start(tenant.tasks, index * STAGGER_MS);
+    });
+    const app = createApp({
+      exposition: this.#exposition, tenantNames: () => this.tenants.map((t) => t.name), isReady: () => this.ready, version: VERSION,
+    });
     const { host, port } = parseListen(this.config.listen);
     this.#server = await new Promise<Server>((resolve, reject) => {
       const server = app.listen(port, host ?? '::', (error?: Error) => (error ? reject(error) : resolve(server)));
@@ -38,9 +48,11 @@ export class Exporter {
     const url = `http://${shown}:${address.port}`;
     this.logger.info({ address: url, tenants: this.tenants.length, version: VERSION }, 'listening');
     if (this.config.otlp) {
-      // The same registries /metrics renders; the push runs on its own timer and never touches a scrape.
-      const registries = [this.#global.registry, ...this.tenants.flatMap((tenant) => [tenant.metrics.registry, tenant.metrics.volatileRegistry])];
-      this.#otlp = startOtlpPush(this.config.otlp, { gather: () => gather(registries), exportsTotal: this.#global.otlpExports, logger: this.logger, serviceVersion: VERSION });
+      // Loaded only when configured: the OpenTelemetry SDK is most of the exporter's dependencies by weight.
+      const [{ startOtlpPush }, { gather }] = await Promise.all([import('./otlp/push.js'), import('./otlp/gather.js')]);
+      this.#otlp = startOtlpPush(this.config.otlp, {
+        gather: () => gather(this.tenants, this.#global.registry), exportsTotal: this.#global.otlpExports, logger: this.logger, serviceVersion: VERSION,
+      });
     }
     return url;
   }

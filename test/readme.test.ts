@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SERVICE_ACTIVITY_FUNCTIONS } from '../src/graph/serviceActivity.js';
-import { BUILD_INFO, METRICS, OTLP_EXPORTS } from '../src/metrics/definitions.js';
+import { SERVICE_ACTIVITY_FUNCTIONS } from '../src/model/serviceActivityFunctions.js';
+import { BUILD_INFO, METRICS, OTLP_EXPORTS } from '../src/model/metrics.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const ci = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');

@@ -1,6 +1,6 @@
 import { ConfidentialClientApplication, LogLevel, type Configuration } from '@azure/msal-node';
 import type { TenantConfig } from '../config/load.js';
-import { TokenError } from '../graph/errors.js';
+import { TokenError } from '../model/errors.js';
 import type { Logger } from '../logger.js';
 
 export interface TokenObserver {

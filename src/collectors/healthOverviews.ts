@@ -1,7 +1,7 @@
 import { CLASSIFICATIONS_EXPORTED } from './issues.js';
 import { SERVICE_HEALTH_STATUSES, canonicalEnum, isOperational } from '../graph/enums.js';
 import { serviceHealthSchema } from '../graph/resources.js';
-import { METRICS } from '../metrics/definitions.js';
+import { METRICS } from '../model/metrics.js';
 import { listServiceAnnouncement } from './serviceAnnouncement.js';
 import type { Collector } from './types.js';
 
@@ -11,7 +11,7 @@ export interface HealthSnapshot {
 
 
 /** `GET /admin/serviceAnnouncement/healthOverviews`: every service of the tenant and its status. */
-export const healthOverviewsCollector: Collector<HealthSnapshot> = {
+export const healthOverviewsCollector: Collector<HealthSnapshot, unknown> = {
   name: 'health',
 
   async fetch(context, previous) {
@@ -21,6 +21,11 @@ export const healthOverviewsCollector: Collector<HealthSnapshot> = {
       status: canonicalEnum(item.status, SERVICE_HEALTH_STATUSES),
     }));
     const before = new Map(previous?.services.map((s) => [s.id, s.status]));
+    const current = new Set(services.map((s) => s.id));
+    for (const id of before.keys()) {
+      // A service that left healthOverviews takes its counters with it (rule 2 of shared/STYLE.md).
+      if (!current.has(id)) for (const metric of [METRICS.statusChanges, METRICS.issuesObserved]) context.forget(metric, { service_id: id });
+    }
     for (const service of services) {
       const changed = previous !== undefined && before.has(service.id) && before.get(service.id) !== service.status;
       context.count(METRICS.statusChanges, { service_id: service.id }, changed ? 1 : 0);

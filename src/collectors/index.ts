@@ -6,7 +6,8 @@ import { serviceActivityCollector } from './serviceActivity.js';
 import type { Collector } from './types.js';
 
 /** Every collector by name; health first, since issues need its service ids. */
-export const COLLECTORS: Record<CollectorName, Collector<any>> = {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each collector has its own snapshot and settings types
+export const COLLECTORS: Record<CollectorName, Collector<any, any>> = {
   health: healthOverviewsCollector,
   issues: issuesCollector,
   messages: messagesCollector,

@@ -1,6 +1,6 @@
 import { CLASSIFICATIONS, ORIGINS, SERVICE_HEALTH_STATUSES, canonicalEnum, statusSeverity } from '../graph/enums.js';
 import { serviceHealthIssueSchema } from '../graph/resources.js';
-import { METRICS } from '../metrics/definitions.js';
+import { METRICS } from '../model/metrics.js';
 import { listServiceAnnouncement } from './serviceAnnouncement.js';
 import type { Collector } from './types.js';
 
@@ -34,8 +34,14 @@ export interface IssuesSnapshot {
  * legacy CurrentStatus (open issues), HistoricalStatus (resolved ones, kept for `issueRetention`) and the
  * incident part of Messages.
  */
-export const issuesCollector: Collector<IssuesSnapshot> = {
+export interface IssuesSettings {
+  /** How long resolved issues stay exported, in milliseconds. */
+  retention: number;
+}
+
+export const issuesCollector: Collector<IssuesSnapshot, IssuesSettings> = {
   name: 'issues',
+  readsServices: true,
 
   async fetch(context, previous) {
     const issues = (await listServiceAnnouncement(context, 'issues', serviceHealthIssueSchema)).map((item): Issue => ({
@@ -61,12 +67,12 @@ export const issuesCollector: Collector<IssuesSnapshot> = {
         }
       }
     }
-    const horizon = context.now.getTime() - context.config.issueRetention;
+    const horizon = context.now.getTime() - context.settings.retention;
     return { issues: issues.filter((issue) => !issue.isResolved || (issue.end ?? issue.lastModified).getTime() >= horizon), ids };
   },
 
-  write(snapshot, view, out, now, config) {
-    const horizon = now.getTime() - config.issueRetention;
+  write(snapshot, view, out, now, settings) {
+    const horizon = now.getTime() - settings.retention;
     const openCounts = new Map<string, Map<string, number>>();
     for (const service of view.services) {
       openCounts.set(service.id, new Map(CLASSIFICATIONS_EXPORTED.map((c) => [c, 0])));

@@ -1,6 +1,6 @@
 import { MESSAGE_CATEGORIES, MESSAGE_SEVERITIES, canonicalEnum } from '../graph/enums.js';
 import { serviceUpdateMessageSchema } from '../graph/resources.js';
-import { METRICS } from '../metrics/definitions.js';
+import { METRICS } from '../model/metrics.js';
 import { listServiceAnnouncement } from './serviceAnnouncement.js';
 import type { Collector } from './types.js';
 
@@ -22,7 +22,7 @@ const KNOWN_CATEGORIES = MESSAGE_CATEGORIES.filter((c) => c !== 'unknownFutureVa
 const KNOWN_SEVERITIES = MESSAGE_SEVERITIES.filter((s) => s !== 'unknownFutureValue');
 
 /** `GET /admin/serviceAnnouncement/messages`: the message center (legacy Messages of type MessageCenter). */
-export const messagesCollector: Collector<MessagesSnapshot> = {
+export const messagesCollector: Collector<MessagesSnapshot, unknown> = {
   name: 'messages',
 
   async fetch(context) {

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { GraphError, InvalidResponseError } from '../graph/errors.js';
+import { GraphError, InvalidResponseError } from '../model/errors.js';
 import { parseItems } from '../graph/resources.js';
-import { selectServiceActivityFunctions, type ServiceActivityFunction } from '../graph/serviceActivity.js';
-import { METRICS } from '../metrics/definitions.js';
+import type { RawConfig } from '../config/schema.js';
+import { selectServiceActivityFunctions, type ServiceActivityFunction } from '../model/serviceActivityFunctions.js';
+import { METRICS } from '../model/metrics.js';
 import type { Collector, FetchContext } from './types.js';
 
 const ENDPOINT = 'serviceActivity';
@@ -36,11 +37,16 @@ const bucketSchema = z.object({
  * function is a baseline (its latest final bucket is shown, nothing is added to the counter), so a restart does
  * not count old buckets again.
  */
-export const serviceActivityCollector: Collector<ServiceActivitySnapshot> = {
+export interface ServiceActivitySettings extends Readonly<RawConfig['serviceActivity']> {
+  /** The tenant's selection as configured: workloads, function names or "all". */
+  selection: readonly string[];
+}
+
+export const serviceActivityCollector: Collector<ServiceActivitySnapshot, ServiceActivitySettings> = {
   name: 'serviceActivity',
 
   async fetch(context, previous) {
-    const { functions } = selectServiceActivityFunctions(context.tenant.serviceActivity);
+    const { functions } = selectServiceActivityFunctions(context.settings.selection);
     const states = new Map<string, FunctionState>();
     await Promise.all(functions.map(async (fn) => {
       states.set(fn.name, await refreshFunction(context, fn, previous?.functions.get(fn.name)));
@@ -61,11 +67,11 @@ export const serviceActivityCollector: Collector<ServiceActivitySnapshot> = {
   },
 };
 
-async function refreshFunction(context: FetchContext, fn: ServiceActivityFunction, previous: FunctionState | undefined): Promise<FunctionState> {
+async function refreshFunction(context: FetchContext<ServiceActivitySettings>, fn: ServiceActivityFunction, previous: FunctionState | undefined): Promise<FunctionState> {
   const state: FunctionState = previous ? { ...previous } : { enabled: true };
   const labels = { workload: fn.workload, metric: fn.metric };
   const now = context.now.getTime();
-  const settings = context.config.serviceActivity;
+  const settings = context.settings;
   if (fn.kind === 'count') context.count(METRICS.serviceActivityEvents, labels, 0);
   if (state.disabled && now - state.disabled.at < settings.recheckDisabled) return state;
 
@@ -97,7 +103,7 @@ async function refreshFunction(context: FetchContext, fn: ServiceActivityFunctio
       context.partialFailure(error as Error, fn.name);
       return state;
     }
-    if (state.enabled) context.logger.warn({ tenant: context.tenant.name, function: fn.name }, `Monitoring API function disabled for this tenant: ${notOffered}; retrying every ${settings.recheckDisabled / 60_000} min`);
+    if (state.enabled) context.logger.warn({ tenant: context.tenantName, function: fn.name }, `Monitoring API function disabled for this tenant: ${notOffered}; retrying every ${settings.recheckDisabled / 60_000} min`);
     return { ...state, enabled: false, disabled: { reason: notOffered, at: now } };
   }
 

@@ -7,7 +7,7 @@ import type { FetchContext } from './types.js';
  * the tenant's service communications budget, every item validated. The collection name is the endpoint label.
  */
 export async function listServiceAnnouncement<S extends z.ZodObject>(
-  context: FetchContext,
+  context: FetchContext<unknown>,
   collection: 'healthOverviews' | 'issues' | 'messages',
   schema: S,
 ): Promise<Array<z.infer<S>>> {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CLOUD_NAMES } from './clouds.js';
 import { parseDuration } from './duration.js';
 import { Secret } from './secret.js';
-import { SERVICE_ACTIVITY_WORKLOADS, selectServiceActivityFunctions } from '../graph/serviceActivity.js';
+import { SERVICE_ACTIVITY_WORKLOADS, selectServiceActivityFunctions } from '../model/serviceActivityFunctions.js';
 
 const duration = z.union([z.string(), z.number()]).transform((text, ctx) => {
   if (typeof text === 'number') {

@@ -1,4 +1,4 @@
-import { BudgetExhaustedError } from './errors.js';
+import { BudgetExhaustedError } from '../model/errors.js';
 
 export interface BudgetWindow {
   /** Label value for the remaining-budget metric, e.g. "1m". */

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RequestBudget } from './budget.js';
 import {
   ExporterError, GraphError, InvalidResponseError, NetworkError, PagingError, TimeoutError, parseODataError,
-} from './errors.js';
+} from '../model/errors.js';
 
 /** Receives one call per HTTP attempt, so metrics see retries too. */
 export interface GraphObserver {
@@ -99,23 +99,25 @@ export class GraphClient {
     const token = await this.#options.getToken();
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1_000;
-    const timeout = AbortSignal.timeout(this.#options.timeoutMs);
+    const timeout = deadline(this.#options.timeoutMs, options.signal);
     let response: Response;
     let text: string;
     try {
       response = await fetch(url, {
         headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', ...headers },
-        signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
+        signal: timeout.signal,
       });
       text = await response.text();
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      const timedOut = timeout.aborted;
+      const timedOut = timeout.expired();
       observer.onResponse(endpoint, timedOut ? 'timeout' : 'network', seconds());
       const wrapped = timedOut
         ? new TimeoutError(`${endpoint}: no answer within ${this.#options.timeoutMs} ms`, { cause: error })
         : new NetworkError(`${endpoint}: ${describeNetworkError(error)}`, { cause: error });
       return { kind: 'retry', error: wrapped };
+    } finally {
+      timeout.release();
     }
     observer.onResponse(endpoint, String(response.status), seconds());
     if (response.ok) {
@@ -163,6 +165,31 @@ export function parseRetryAfter(header: string | null, now: number = Date.now())
   if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1_000);
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * A signal that aborts after `ms` or when `parent` aborts. Unlike `AbortSignal.any([AbortSignal.timeout(ms), parent])`
+ * it leaves nothing behind on the long-lived parent once released: on Node 20 every AbortSignal.any call keeps
+ * ~58 bytes alive for the parent's lifetime (https://github.com/nodejs/node/issues/55351).
+ */
+function deadline(ms: number, parent?: AbortSignal): { signal: AbortSignal; expired(): boolean; release(): void } {
+  const controller = new AbortController();
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError'));
+  }, ms);
+  const onAbort = () => controller.abort(parent!.reason);
+  if (parent?.aborted) onAbort();
+  else parent?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    expired: () => expired,
+    release() {
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 function describeNetworkError(error: unknown): string {

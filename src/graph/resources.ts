@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidResponseError } from './errors.js';
+import { InvalidResponseError } from '../model/errors.js';
 
 /**
  * Shapes of the service communications resources we read (graph-api-reference §2), limited to the properties

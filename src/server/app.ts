@@ -1,46 +1,44 @@
+import type { ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Registry } from 'prom-client';
-import { expositionOf, joinExpositions } from '../metrics/registry.js';
-import type { Tenant } from '../tenant.js';
+import { CONTENT_TYPES, type ExpositionFormat } from '../exposition/render.js';
+import type { ExpositionStore } from '../exposition/store.js';
 
 export interface AppOptions {
-  globalRegistry: Registry;
-  tenants: Tenant[];
+  exposition: ExpositionStore;
+  /** Configured tenant names, for the landing page. */
+  tenantNames(): string[];
   /** True once every tenant finished its first refresh, or the ready timeout passed. */
   isReady(): boolean;
   version: string;
 }
 
-const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
-export function createApp({ globalRegistry, tenants, isReady, version }: AppOptions): express.Express {
+export function createApp({ exposition, tenantNames, isReady, version }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  const byName = new Map(tenants.map((tenant) => [tenant.name, tenant]));
+  // The exposition is already bytes: no ETag (express would hash every body), no query-string parsing beyond one key.
+  app.set('etag', false);
 
   app.get('/', (_req, res) => {
-    res.type('html').send(landingPage(version, tenants.map((t) => t.name)));
+    res.type('html').send(landingPage(version, tenantNames()));
   });
 
-  app.get('/metrics', async (_req, res) => {
-    const parts = await Promise.all([expositionOf(globalRegistry), ...tenants.map((tenant) => tenant.exposition())]);
-    res.type(CONTENT_TYPE).send(joinExpositions(parts.flat()));
+  app.get('/metrics', async (req, res) => {
+    await serve(req, res, exposition, undefined);
   });
 
   // Multi-target pattern: one configured tenant's metrics. Only configured names are accepted, so a request can
-  // never make the exporter call out anywhere.
+  // never make the exporter call out anywhere, and the answer never lists the configured tenants.
   app.get('/probe', async (req, res) => {
     const name = req.query.tenant;
     if (typeof name !== 'string' || name === '') {
       res.status(400).type('text').send('missing parameter "tenant": use /probe?tenant=NAME with a tenant name from the config\n');
       return;
     }
-    const tenant = byName.get(name);
-    if (!tenant) {
-      res.status(400).type('text').send(`unknown tenant ${JSON.stringify(name.slice(0, 100))}: configured tenants are ${[...byName.keys()].join(', ')}\n`);
+    if (!exposition.has(name)) {
+      res.status(400).type('text').send(`unknown tenant ${JSON.stringify(name.slice(0, 100))}: not in the configuration\n`);
       return;
     }
-    res.type(CONTENT_TYPE).send(joinExpositions(await tenant.exposition()));
+    await serve(req, res, exposition, name);
   });
 
   app.get('/-/healthy', (_req, res) => {
@@ -60,6 +58,74 @@ export function createApp({ globalRegistry, tenants, isReady, version }: AppOpti
     res.status(500).type('text').send(`internal error: ${error.message}\n`);
   });
   return app;
+}
+
+/** Writes the exposition as it is stored: buffers, never joined into one string, with backpressure. */
+async function serve(req: Request, res: Response, exposition: ExpositionStore, tenant: string | undefined): Promise<void> {
+  const format = negotiateFormat(req.get('accept'));
+  const gzip = acceptsGzip(req.get('accept-encoding'));
+  const parts = await exposition.body({ format, gzip, tenant });
+  res.setHeader('Content-Type', CONTENT_TYPES[format]);
+  res.setHeader('Vary', 'Accept, Accept-Encoding');
+  if (gzip) res.setHeader('Content-Encoding', 'gzip');
+  res.setHeader('Content-Length', parts.reduce((sum, part) => sum + part.length, 0));
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  await writeAll(res, parts);
+}
+
+/** Batches of about 1 MiB per socket write (cork/uncork makes one writev of them), waiting for drain between. */
+async function writeAll(res: ServerResponse, parts: Buffer[]): Promise<void> {
+  const BATCH_BYTES = 1 << 20;
+  let batched = 0;
+  res.cork();
+  for (const part of parts) {
+    res.write(part);
+    batched += part.length;
+    if (batched < BATCH_BYTES) continue;
+    batched = 0;
+    res.uncork();
+    if (res.writableNeedDrain) await drained(res);
+    if (res.destroyed) return;
+    res.cork();
+  }
+  res.uncork();
+  res.end();
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** Media ranges of an Accept-like header with their q values (RFC 9110 §12.5.1). */
+function qualities(header: string | undefined): Array<{ value: string; q: number }> {
+  return (header ?? '').split(',').map((entry) => {
+    const [value = '', ...params] = entry.split(';').map((part) => part.trim().toLowerCase());
+    const q = params.find((param) => param.startsWith('q='));
+    return { value, q: q === undefined ? 1 : Number(q.slice(2)) || 0 };
+  }).filter((entry) => entry.value !== '');
+}
+
+/** OpenMetrics when the scraper prefers it (Prometheus asks for it first), else text 0.0.4. */
+export function negotiateFormat(accept: string | undefined): ExpositionFormat {
+  const ranges = qualities(accept);
+  const best = (type: string) => Math.max(0, ...ranges.filter((r) => r.value === type).map((r) => r.q));
+  const openmetrics = best('application/openmetrics-text');
+  return openmetrics > 0 && openmetrics >= Math.max(best('text/plain'), best('*/*')) ? 'openmetrics' : 'text';
+}
+
+export function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  return qualities(acceptEncoding).some((entry) => (entry.value === 'gzip' || entry.value === '*') && entry.q > 0);
 }
 
 function escapeHtml(text: string): string {

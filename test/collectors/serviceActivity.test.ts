@@ -1,13 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceActivityCollector, type ServiceActivitySnapshot } from '../../src/collectors/serviceActivity.js';
+import { serviceActivityCollector, type ServiceActivitySettings, type ServiceActivitySnapshot } from '../../src/collectors/serviceActivity.js';
 import type { FetchContext, Labels } from '../../src/collectors/types.js';
-import type { Config, TenantConfig } from '../../src/config/load.js';
 import { RequestBudget } from '../../src/graph/budget.js';
 import { GraphClient } from '../../src/graph/client.js';
-import { SERVICE_ACTIVITY_FUNCTIONS, selectServiceActivityFunctions, snakeCase } from '../../src/graph/serviceActivity.js';
-import type { MetricDefinition } from '../../src/metrics/definitions.js';
+import { SERVICE_ACTIVITY_FUNCTIONS, selectServiceActivityFunctions, snakeCase } from '../../src/model/serviceActivityFunctions.js';
+import type { MetricDefinition } from '../../src/model/metrics.js';
 
 const MIN = 60_000;
 /** Graph beta played by a real loopback server: per function, a bucket value computed from its start time. */
@@ -33,7 +32,7 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-const settings = { aggregationInterval: 5, settleDelay: 20 * MIN, lookback: 60 * MIN, recheckDisabled: 60 * MIN, requestsPerMinute: 600 };
+const settings = { aggregationInterval: 5 as const, settleDelay: 20 * MIN, lookback: 60 * MIN, recheckDisabled: 60 * MIN, requestsPerMinute: 600 };
 
 function harness(selection: string[]) {
   const counters = new Map<string, number>();
@@ -44,22 +43,23 @@ function harness(selection: string[]) {
     timeoutMs: 2_000, maxRetries: 0, maxBackoffMs: 1_000, maxPages: 5, pageSize: 100, concurrency: 4,
   });
   const budget = new RequestBudget([{ name: '1m', limit: 600, windowMs: MIN }]);
-  const context = (now: number): FetchContext => ({
+  const context = (now: number): FetchContext<ServiceActivitySettings> => ({
     graph, now: new Date(now), signal: new AbortController().signal,
     budgets: { serviceCommunications: budget, serviceActivity: budget },
-    config: { serviceActivity: settings } as Config,
-    tenant: { name: 't', serviceActivity: selection } as TenantConfig,
+    settings: { ...settings, selection },
+    tenantName: 't',
     view: { services: [], serviceIdOf: (n) => n },
     logger: { warn: (_o: unknown, message: string) => warnings.push(message) } as never,
     count: (metric: MetricDefinition, labels: Labels, amount: number) => {
       const key = `${metric.name}/${labels.metric}`;
       counters.set(key, (counters.get(key) ?? 0) + amount);
     },
+    forget: () => undefined,
     partialFailure: (error, detail) => failures.push(`${detail}: ${error.message}`),
   });
   const samples = (snapshot: ServiceActivitySnapshot) => {
     const rows: Array<{ metric: string; labels: Labels; value: number }> = [];
-    serviceActivityCollector.write(snapshot, { services: [], serviceIdOf: (n) => n }, { add: (m, labels, value) => rows.push({ metric: m.name, labels, value }) }, new Date(), {} as Config);
+    serviceActivityCollector.write(snapshot, { services: [], serviceIdOf: (n) => n }, { add: (m, labels, value) => rows.push({ metric: m.name, labels, value }) }, new Date(), { ...settings, selection });
     return rows;
   };
   return { counters, failures, warnings, samples, fetch: (now: number, previous?: ServiceActivitySnapshot) => serviceActivityCollector.fetch(context(now), previous) };

@@ -3,12 +3,11 @@ import { healthOverviewsCollector } from '../../src/collectors/healthOverviews.j
 import { issuesCollector, type Issue } from '../../src/collectors/issues.js';
 import { messagesCollector } from '../../src/collectors/messages.js';
 import type { Labels, TenantView } from '../../src/collectors/types.js';
-import type { Config } from '../../src/config/load.js';
 import { SERVICE_HEALTH_STATUSES } from '../../src/graph/enums.js';
-import type { MetricDefinition } from '../../src/metrics/definitions.js';
+import type { MetricDefinition } from '../../src/model/metrics.js';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
-const config = { issueRetention: 7 * 86_400_000 } as Config;
+const config = { retention: 7 * 86_400_000 };
 const services = [
   { id: 'Exchange', name: 'Exchange Online', status: 'serviceDegradation' },
   { id: 'SharePoint', name: 'SharePoint Online', status: 'SomeNewStatus' },

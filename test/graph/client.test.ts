@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RequestBudget } from '../../src/graph/budget.js';
 import { GraphClient, parseRetryAfter, type GraphClientOptions } from '../../src/graph/client.js';
-import { BudgetExhaustedError, GraphError, InvalidResponseError, PagingError, TimeoutError } from '../../src/graph/errors.js';
+import { BudgetExhaustedError, GraphError, InvalidResponseError, PagingError, TimeoutError } from '../../src/model/errors.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, base: string) => void;
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BUILD_INFO, METRICS, OTLP_EXPORTS } from '../../src/metrics/definitions.js';
+import { BUILD_INFO, METRICS, OTLP_EXPORTS } from '../../src/model/metrics.js';
 import { familyNames } from '../helpers/exposition.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';

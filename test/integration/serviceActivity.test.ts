@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVICE_ACTIVITY_FUNCTIONS } from '../../src/graph/serviceActivity.js';
+import { SERVICE_ACTIVITY_FUNCTIONS } from '../../src/model/serviceActivityFunctions.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { select, value } from '../helpers/exposition.js';
 import { startExporter, tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';

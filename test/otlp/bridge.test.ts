@@ -4,9 +4,9 @@ import { pino } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigFile, redactedConfig } from '../../src/config/load.js';
-import { OTLP_EXPORTS } from '../../src/metrics/definitions.js';
-import { startOtlpPush, toMetricData, type OtlpOptions, type PromFamily } from '../../src/metrics/otlp.js';
-import { gather } from '../../src/metrics/registry.js';
+import { OTLP_EXPORTS } from '../../src/model/metrics.js';
+import { startOtlpPush, toMetricData, type OtlpOptions, type PromFamily } from '../../src/otlp/push.js';
+import { gather } from '../../src/otlp/gather.js';
 import { Secret } from '../../src/config/secret.js';
 import { writeTemp } from '../helpers/binaries.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlpReceiver.js';
@@ -40,7 +40,7 @@ async function push(receiver: OtlpReceiver, registry: Registry | (() => Promise<
   const options: OtlpOptions = {
     endpoint: receiver.endpoint, protocol: 'http/protobuf', compression: 'none', headers: { Authorization: new Secret(`Bearer ${TOKEN}`) }, interval: 300, timeout: 300, ...overrides,
   };
-  const source = registry instanceof Registry ? () => gather([registry]) : registry;
+  const source = registry instanceof Registry ? () => gather([], registry) : registry;
   const pusher = startOtlpPush(options, { gather: source, exportsTotal, logger, serviceVersion: '9.9.9' });
   let stopped = false;
   const stop = async () => {

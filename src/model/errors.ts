@@ -1,4 +1,15 @@
-export type ErrorReason = 'graph_error' | 'throttled' | 'timeout' | 'network' | 'invalid_response' | 'paging' | 'budget_exhausted' | 'auth';
+/**
+ * Why a refresh failed: the closed set of `reason` label values of m365_exporter_collector_errors_total. The type,
+ * the metric's HELP text and its zero series all derive from this list. `internal` is a bug of the exporter
+ * (anything that is not an ExporterError).
+ */
+export const ERROR_REASONS = ['graph_error', 'throttled', 'timeout', 'network', 'invalid_response', 'paging', 'budget_exhausted', 'auth', 'internal'] as const;
+export type ErrorReason = (typeof ERROR_REASONS)[number];
+
+/** The reason to count for any error a refresh throws. */
+export function reasonOf(error: unknown): ErrorReason {
+  return error instanceof ExporterError ? error.reason : 'internal';
+}
 
 /** Base of every failure talking to Entra ID or Graph; `reason` is a bounded label value for metrics. */
 export abstract class ExporterError extends Error {

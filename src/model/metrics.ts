@@ -2,6 +2,8 @@
  * Every metric the exporter exposes, in one place. /metrics, /probe and the OTLP bridge are all built from this
  * list, and the README table documents it. Names are a contract: dashboards and alerts depend on them.
  */
+import { ERROR_REASONS } from './errors.js';
+
 export type MetricType = 'gauge' | 'counter' | 'histogram';
 
 export interface MetricDefinition {
@@ -9,21 +11,17 @@ export interface MetricDefinition {
   readonly help: string;
   readonly type: MetricType;
   readonly labels: readonly string[];
-  /** `cache`: computed at scrape time from the last good Graph data; `live`: updated as events happen. */
-  readonly source: 'cache' | 'live';
   readonly buckets?: readonly number[];
-  /** Changes with the clock, not only when the tenant's data changes: never served from a rendered cache. */
-  readonly volatile?: boolean;
 }
 
 const CACHED = ' Served from the cache of the last successful refresh.';
 
 function cached(name: string, help: string, labels: readonly string[]): MetricDefinition {
-  return { name, help: help + CACHED, type: 'gauge', labels, source: 'cache' };
+  return { name, help: help + CACHED, type: 'gauge', labels };
 }
 
 function counter(name: string, help: string, labels: readonly string[]): MetricDefinition {
-  return { name, help, type: 'counter', labels, source: 'live' };
+  return { name, help, type: 'counter', labels };
 }
 
 export const METRICS = {
@@ -53,14 +51,14 @@ export const METRICS = {
   collectorDuration: cached('m365_exporter_collector_duration_seconds', 'Duration of the last refresh of the collector.', ['tenant', 'collector']),
   collectorLastSuccess: cached('m365_exporter_collector_last_success_timestamp_seconds', 'When the collector last refreshed successfully (Unix time).', ['tenant', 'collector']),
   collectorRefreshInterval: cached('m365_exporter_collector_refresh_interval_seconds', 'Configured refresh interval of the collector, so staleness can be judged in intervals.', ['tenant', 'collector']),
-  collectorErrors: counter('m365_exporter_collector_errors_total', 'Failed refreshes by reason (graph_error, throttled, timeout, network, invalid_response, paging, budget_exhausted, auth).', ['tenant', 'collector', 'reason']),
+  collectorErrors: counter('m365_exporter_collector_errors_total', `Failed refreshes by reason (${ERROR_REASONS.join(', ')}).`, ['tenant', 'collector', 'reason']),
   graphRequests: counter('m365_exporter_graph_requests_total', 'HTTP requests to Microsoft Graph by endpoint and status code (timeout and network for requests without an answer).', ['tenant', 'endpoint', 'code']),
   graphRequestDuration: {
     name: 'm365_exporter_graph_request_duration_seconds', help: 'Duration of HTTP requests to Microsoft Graph.', type: 'histogram',
-    labels: ['tenant', 'endpoint'], source: 'live', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    labels: ['tenant', 'endpoint'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   },
   graphThrottled: counter('m365_exporter_graph_throttled_total', 'Responses 429 Too Many Requests from Microsoft Graph.', ['tenant']),
-  requestBudgetRemaining: { ...cached('m365_exporter_graph_request_budget_remaining', 'Requests the tenant may still send in the sliding window: api="serviceCommunications" (Graph allows 240/1m and 800/1h) or api="serviceActivity" (serviceActivity.requestsPerMinute).', ['tenant', 'api', 'window']), volatile: true },
+  requestBudgetRemaining: cached('m365_exporter_graph_request_budget_remaining', 'Requests the tenant may still send in the sliding window: api="serviceCommunications" (Graph allows 240/1m and 800/1h) or api="serviceActivity" (serviceActivity.requestsPerMinute).', ['tenant', 'api', 'window']),
   tokenRequests: counter('m365_exporter_token_requests_total', 'Token requests sent to Microsoft Entra ID (cache hits excluded) by result.', ['tenant', 'result']),
   tokenError: cached('m365_exporter_token_error_info', 'The last token request failed with this AADSTS error code (value 1); absent while tokens are granted.', ['tenant', 'error_code']),
   tokenExpiry: cached('m365_exporter_token_expiry_timestamp_seconds', 'When the current access token expires (Unix time).', ['tenant']),
@@ -68,7 +66,7 @@ export const METRICS = {
 } as const satisfies Record<string, MetricDefinition>;
 
 export const BUILD_INFO: MetricDefinition = {
-  name: 'm365_exporter_build_info', help: 'Version of the exporter (value 1).', type: 'gauge', labels: ['version', 'nodejs_version'], source: 'live',
+  name: 'm365_exporter_build_info', help: 'Version of the exporter (value 1).', type: 'gauge', labels: ['version', 'nodejs_version'],
 };
 
 /** Exporter-wide: present with samples only when `otlp:` is configured. */

@@ -1,0 +1,23 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { BUILD_INFO, OTLP_EXPORTS } from '../model/metrics.js';
+
+export interface GlobalMetrics {
+  registry: Registry;
+  otlpExports: Counter<string>;
+}
+
+/**
+ * Exporter-wide metrics: build info, OTLP export results and the Node.js process metrics. prom-client's default
+ * collectors read the process (CPU, memory, event loop, GC); the exposition renders their values itself.
+ */
+export function createGlobalMetrics(version: string): GlobalMetrics {
+  const registry = new Registry();
+  const buildInfo = new Gauge({ name: BUILD_INFO.name, help: BUILD_INFO.help, labelNames: BUILD_INFO.labels as string[], registers: [registry] });
+  buildInfo.set({ version, nodejs_version: process.version }, 1);
+  const otlpExports = new Counter({ name: OTLP_EXPORTS.name, help: OTLP_EXPORTS.help, labelNames: OTLP_EXPORTS.labels as string[], registers: [registry] });
+  collectDefaultMetrics({ register: registry });
+  // These three are gauges named *_total, which `promtool check metrics` rightly rejects; nodejs_active_handles,
+  // nodejs_active_requests and nodejs_active_resources (by type) carry the same information.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  return { registry, otlpExports };
+}

@@ -1,0 +1,116 @@
+import type { Collector, SampleWriter, TenantView } from '../collectors/types.js';
+import type { Logger } from '../logger.js';
+import { ExporterError, reasonOf, ERROR_REASONS } from '../model/errors.js';
+import { METRICS } from '../model/metrics.js';
+import type { Connection } from './connection.js';
+import type { LiveMetrics } from './liveMetrics.js';
+
+export interface RunnerContext {
+  tenantName: string;
+  connection: Connection;
+  live: LiveMetrics;
+  logger: Logger;
+  /** The tenant's services as health last saw them (issues need their ids). */
+  view(): TenantView;
+}
+
+/**
+ * Runs one collector of one tenant, as node_exporter's `execute()` runs its collectors: times each refresh, keeps the
+ * last good snapshot when a refresh fails, counts failures by reason, and writes the outcome self-metrics. The
+ * collector only fetches and writes samples.
+ */
+export class Runner<Snapshot = unknown, Settings = unknown> {
+  #snapshot?: Snapshot;
+  /** The time of the refresh that produced the snapshot: writing it again later writes the same samples. */
+  #fetchedAt = new Date(0);
+  #attempted = false;
+  #success?: boolean;
+  #durationSeconds?: number;
+  #lastSuccess?: Date;
+  #version = 0;
+
+  constructor(
+    readonly collector: Collector<Snapshot, Settings>,
+    private readonly settings: Settings,
+    readonly intervalMs: number,
+    private readonly context: RunnerContext,
+  ) {
+    for (const reason of ERROR_REASONS) context.live.count(METRICS.collectorErrors, { collector: collector.name, reason }, 0);
+  }
+
+  get name(): string {
+    return this.collector.name;
+  }
+
+  get attempted(): boolean {
+    return this.#attempted;
+  }
+
+  /** Changes after every refresh: what `writeData` and `writeOutcome` write may have changed. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** One refresh; on failure keeps the previous snapshot and records why. Never throws. */
+  async refresh(signal: AbortSignal): Promise<void> {
+    const { tenantName, connection, live, logger } = this.context;
+    const started = performance.now();
+    const now = new Date();
+    let partialFailures = 0;
+    const recordFailure = (error: Error, message: string) => {
+      const reason = reasonOf(error);
+      live.count(METRICS.collectorErrors, { collector: this.name, reason });
+      logger.warn({ tenant: tenantName, collector: this.name, reason, err: error.message }, message);
+      if (!(error instanceof ExporterError)) logger.error({ stack: error.stack }, 'unexpected error');
+    };
+    try {
+      const snapshot = await this.collector.fetch({
+        graph: connection.graph,
+        budgets: connection.budgets,
+        settings: this.settings,
+        tenantName,
+        view: this.context.view(),
+        now,
+        signal,
+        logger,
+        count: (metric, labels, amount) => live.count(metric, labels, amount),
+        forget: (metric, labels) => live.forget(metric, labels),
+        partialFailure: (error, detail) => {
+          partialFailures++;
+          recordFailure(error, `refresh of ${detail} failed; keeping its last good data`);
+        },
+      }, this.#snapshot);
+      this.#snapshot = snapshot;
+      this.#fetchedAt = now;
+      this.#success = partialFailures === 0;
+      if (this.#success) this.#lastSuccess = new Date();
+    } catch (error) {
+      if (signal.aborted) return;
+      this.#success = false;
+      recordFailure(error as Error, `refresh failed; keeping the last good data${this.#snapshot === undefined ? ' (none yet)' : ''}`);
+    } finally {
+      this.#attempted = true;
+      this.#durationSeconds = (performance.now() - started) / 1_000;
+      this.#version++;
+    }
+  }
+
+  /** The samples of the last good snapshot (nothing before the first success). */
+  writeData(out: SampleWriter, view: TenantView): void {
+    if (this.#snapshot !== undefined) this.collector.write(this.#snapshot, view, out, this.#fetchedAt, this.settings);
+  }
+
+  /** Success, duration, last success and interval of this collector. */
+  writeOutcome(out: SampleWriter): void {
+    const labels = { collector: this.name };
+    out.add(METRICS.collectorRefreshInterval, labels, this.intervalMs / 1_000);
+    if (this.#success !== undefined) out.add(METRICS.collectorSuccess, labels, this.#success ? 1 : 0);
+    if (this.#durationSeconds !== undefined) out.add(METRICS.collectorDuration, labels, this.#durationSeconds);
+    if (this.#lastSuccess) out.add(METRICS.collectorLastSuccess, labels, this.#lastSuccess.getTime() / 1_000);
+  }
+
+  /** The snapshot, for the tenant's view (health's services). */
+  get snapshot(): Snapshot | undefined {
+    return this.#snapshot;
+  }
+}
