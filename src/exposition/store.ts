@@ -4,6 +4,9 @@ import type { Registry } from 'prom-client';
 import type { Labels } from '../collectors/types.js';
 import { METRICS, type MetricDefinition } from '../model/metrics.js';
 import type { SeriesGroup, Tenant } from '../runtime/tenant.js';
+
+/** What the exposition needs of a tenant: its name, its series groups, and word of their changes. */
+export type ExposedTenant = Pick<Tenant, 'name' | 'groups' | 'onChange'>;
 import { LineWriter, renderHeader, renderSample, type ExpositionFormat, type FamilyHeader } from './render.js';
 
 const gzip = promisify(gzipCallback);
@@ -26,7 +29,7 @@ function chunkOf(text: string): Chunk {
 }
 
 interface TenantEntry {
-  readonly tenant: Tenant;
+  readonly tenant: ExposedTenant;
   /** Family name → the tenant's rendered lines of it. Every family comes from exactly one group. */
   readonly chunks: Map<string, Chunk>;
   /** What each group wrote when it was last rendered. */
@@ -66,11 +69,11 @@ export class ExpositionStore {
   constructor(private readonly globalRegistry: Registry) {}
 
   /** Starts serving a tenant: renders what it has now, then every group its refreshes change. */
-  add(tenant: Tenant): void {
+  add(tenant: ExposedTenant): void {
     const entry: TenantEntry = { tenant, chunks: new Map(), rendered: new Map() };
     this.#tenants.set(tenant.name, entry);
     this.#render(entry, tenant.groups.filter((group) => !group.volatile));
-    tenant.onChange((_tenant, changed) => {
+    tenant.onChange((changed) => {
       if (this.#tenants.get(tenant.name) === entry) this.#render(entry, changed);
     });
   }

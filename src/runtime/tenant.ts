@@ -44,7 +44,7 @@ export class Tenant {
   readonly groups: SeriesGroup[];
   readonly connection: Connection;
   readonly #live = new LiveMetrics();
-  readonly #listeners: Array<(tenant: Tenant, changed: SeriesGroup[]) => void> = [];
+  readonly #listeners: Array<(changed: SeriesGroup[]) => void> = [];
   /** Versions of the groups as last announced to the listeners. */
   readonly #announced = new Map<SeriesGroup, number>();
   /** Bumped when health's services change, for collectors that read them. */
@@ -99,14 +99,14 @@ export class Tenant {
     }));
   }
 
-  onChange(listener: (tenant: Tenant, changed: SeriesGroup[]) => void): void {
+  onChange(listener: (changed: SeriesGroup[]) => void): void {
     this.#listeners.push(listener);
   }
 
   #announce(): void {
     const changed = this.groups.filter((group) => !group.volatile && this.#announced.get(group) !== group.version);
     for (const group of changed) this.#announced.set(group, group.version);
-    if (changed.length > 0) for (const listener of this.#listeners) listener(this, changed);
+    if (changed.length > 0) for (const listener of this.#listeners) listener(changed);
   }
 
   #view(): TenantView {

@@ -1,0 +1,153 @@
+/**
+ * The exposition store and the HTTP serving on top of it, with tenants played by plain objects: families are rendered
+ * when a group changes (never at scrape time), gzip members concatenate into one valid stream, OpenMetrics and text
+ * are negotiated, HEAD and Content-Length are right.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SampleWriter } from '../../src/collectors/types.js';
+import { ExpositionStore, type ExposedTenant } from '../../src/exposition/store.js';
+import { METRICS } from '../../src/model/metrics.js';
+import type { SeriesGroup } from '../../src/runtime/tenant.js';
+import { acceptsGzip, createApp, negotiateFormat } from '../../src/server/app.js';
+import { parseExposition, select } from '../helpers/exposition.js';
+
+/** A tenant with one data group (services) and one volatile group; counts how often each is written. */
+function fakeTenant(name: string, services: number) {
+  let listener: ((changed: SeriesGroup[]) => void) | undefined;
+  const writes = { data: 0, volatile: 0 };
+  const state = { services, version: 1 };
+  const data: SeriesGroup = {
+    name: 'health', volatile: false,
+    get version() {
+      return state.version;
+    },
+    write(out: SampleWriter) {
+      writes.data++;
+      for (let i = 0; i < state.services; i++) out.add(METRICS.serviceOperational, { service_id: `svc${i}` }, i % 2);
+      out.add(METRICS.graphRequests, { endpoint: 'issues', code: '200' }, 7);
+    },
+  };
+  const volatile: SeriesGroup = {
+    name: 'budgets', volatile: true, version: 0,
+    write(out: SampleWriter) {
+      writes.volatile++;
+      out.add(METRICS.requestBudgetRemaining, { api: 'serviceCommunications', window: '1m' }, 240);
+    },
+  };
+  const tenant: ExposedTenant = { name, groups: [data, volatile], onChange: (l) => void (listener = l) };
+  return {
+    tenant, writes,
+    refresh(servicesNow: number) {
+      state.services = servicesNow;
+      state.version++;
+      listener?.([data]);
+    },
+  };
+}
+
+describe('ExpositionStore', () => {
+  it('renders a group when it changes, not when it is scraped', async () => {
+    const a = fakeTenant('a', 3);
+    const store = new ExpositionStore(new Registry());
+    store.add(a.tenant);
+    expect(a.writes.data).toBe(1);
+    await store.body({ format: 'text', gzip: false });
+    await store.body({ format: 'text', gzip: true, tenant: 'a' });
+    expect(a.writes.data).toBe(1);
+    expect(a.writes.volatile).toBe(2);
+    a.refresh(5);
+    expect(a.writes.data).toBe(2);
+    const text = Buffer.concat(await store.body({ format: 'text', gzip: false, tenant: 'a' })).toString();
+    expect(select(parseExposition(text), 'm365_service_operational')).toHaveLength(5);
+    expect(a.writes.data).toBe(2);
+  });
+
+  it('writes each family once with every tenant\'s lines under it, and drops what a group no longer writes', async () => {
+    const a = fakeTenant('a', 2);
+    const b = fakeTenant('b', 1);
+    const store = new ExpositionStore(new Registry());
+    store.add(a.tenant);
+    store.add(b.tenant);
+    const text = Buffer.concat(await store.body({ format: 'text', gzip: false })).toString();
+    expect(text.match(/^# TYPE m365_service_operational gauge$/gm)).toHaveLength(1);
+    const family = text.slice(text.indexOf('# TYPE m365_service_operational'), text.indexOf('# HELP', text.indexOf('# TYPE m365_service_operational')));
+    expect(family.trim().split('\n').slice(1)).toEqual([
+      'm365_service_operational{tenant="a",service_id="svc0"} 0',
+      'm365_service_operational{tenant="a",service_id="svc1"} 1',
+      'm365_service_operational{tenant="b",service_id="svc0"} 0',
+    ]);
+    b.refresh(0);
+    const after = parseExposition(Buffer.concat(await store.body({ format: 'text', gzip: false })).toString());
+    expect(select(after, 'm365_service_operational', { tenant: 'b' })).toEqual([]);
+    expect(select(after, 'm365_service_operational', { tenant: 'a' })).toHaveLength(2);
+  });
+
+  it('serves gzip as concatenated members that inflate to exactly the plain text', async () => {
+    const store = new ExpositionStore(new Registry());
+    for (let i = 0; i < 5; i++) store.add(fakeTenant(`t${i}`, 40).tenant);
+    const plain = Buffer.concat(await store.body({ format: 'openmetrics', gzip: false })).toString();
+    const gzipped = Buffer.concat(await store.body({ format: 'openmetrics', gzip: true }));
+    expect(gunzipSync(gzipped).toString()).toBe(plain);
+    expect(gzipped.length * 2).toBeLessThan(plain.length);
+    expect(plain.endsWith('# EOF\n')).toBe(true);
+  });
+});
+
+describe('content negotiation', () => {
+  it('prefers OpenMetrics as Prometheus asks for it, text otherwise', () => {
+    const prometheus = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+    expect(negotiateFormat(prometheus)).toBe('openmetrics');
+    expect(negotiateFormat(undefined)).toBe('text');
+    expect(negotiateFormat('*/*')).toBe('text');
+    expect(negotiateFormat('text/plain;version=0.0.4')).toBe('text');
+    expect(negotiateFormat('application/openmetrics-text;q=0')).toBe('text');
+    expect(acceptsGzip('gzip')).toBe(true);
+    expect(acceptsGzip('deflate, gzip;q=0.5')).toBe(true);
+    expect(acceptsGzip('gzip;q=0')).toBe(false);
+    expect(acceptsGzip(undefined)).toBe(false);
+  });
+});
+
+describe('HTTP serving', () => {
+  let server: Server;
+  let url = '';
+  beforeAll(async () => {
+    const store = new ExpositionStore(new Registry());
+    store.add(fakeTenant('contoso', 40).tenant);
+    const app = createApp({ exposition: store, tenantNames: () => ['contoso'], isReady: () => true, version: '0.0.0' });
+    server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('answers OpenMetrics with # EOF, gzip with Content-Encoding, and HEAD with the same length and no body', async () => {
+    const headers = { Accept: 'application/openmetrics-text;version=1.0.0,text/plain;q=0.5', 'Accept-Encoding': 'gzip' };
+    const get = await fetch(`${url}/metrics`, { headers });
+    expect(get.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    expect(get.headers.get('content-encoding')).toBe('gzip');
+    expect(get.headers.get('etag')).toBeNull();
+    const body = await get.text(); // fetch inflates
+    expect(body.endsWith('# EOF\n')).toBe(true);
+    expect(body).toContain('# TYPE m365_exporter_graph_requests counter\n');
+
+    const head = await fetch(`${url}/metrics`, { method: 'HEAD', headers });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(get.headers.get('content-length'));
+    expect(await head.text()).toBe('');
+
+    const text = await fetch(`${url}/probe?tenant=contoso`, { headers: { 'Accept-Encoding': 'identity' } });
+    expect(text.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(text.headers.get('content-encoding')).toBeNull();
+    const probe = await text.text();
+    expect(Number(text.headers.get('content-length'))).toBe(Buffer.byteLength(probe));
+    expect(probe).toContain('# TYPE m365_exporter_graph_requests_total counter\n');
+    expect(probe).not.toContain('# EOF');
+    expect(probe).not.toContain('m365_exporter_build_info');
+  });
+});
