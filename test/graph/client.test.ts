@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -159,5 +160,30 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(10_000);
     expect(parseRetryAfter('soon')).toBeUndefined();
     expect(parseRetryAfter(null)).toBeUndefined();
+  });
+});
+
+describe('requests under a long-lived signal', () => {
+  it('leave no abort listener behind on it (AbortSignal.any would keep each one alive)', async () => {
+    const base = await serve((_req, res) => json(res, 200, { value: [] }));
+    const { graph } = client(base);
+    const lifetime = new AbortController();
+    for (let i = 0; i < 50; i++) await graph.getJson('/v1.0/x', { endpoint: 'x', signal: lifetime.signal });
+    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(0);
+    // What AbortSignal.any leaves on Node 20: a dependant per call, never cleaned (nodejs/node#55351).
+    const dependants = Object.getOwnPropertySymbols(lifetime.signal).find((s) => s.toString() === 'Symbol(kDependantSignals)');
+    expect(dependants ? (lifetime.signal as unknown as Record<symbol, Set<unknown>>)[dependants]!.size : 0).toBe(0);
+  });
+
+  it('still abort a request in flight when the signal aborts', async () => {
+    const base = await serve(() => undefined); // never answers
+    const { graph } = client(base, { timeoutMs: 10_000 });
+    const lifetime = new AbortController();
+    const pending = graph.getJson('/v1.0/x', { endpoint: 'x', signal: lifetime.signal });
+    setTimeout(() => lifetime.abort(), 50);
+    const started = Date.now();
+    await expect(pending).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    server!.closeAllConnections();
   });
 });
