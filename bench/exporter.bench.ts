@@ -5,7 +5,7 @@
  * BENCH_TENANTS=10,100,300 chooses the fleet sizes.
  */
 import { describe, expect, it } from 'vitest';
-import { startSimulator } from '../src/simulator/index.js';
+import { startSimulator } from '../simulator/index.js';
 import { parseExposition, select, value } from '../test/helpers/exposition.js';
 import { startExporter, tenantConfig } from '../test/helpers/exporterProcess.js';
 import { waitFor } from '../test/helpers/wait.js';

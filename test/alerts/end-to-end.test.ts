@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { startSimulator, type SimTenant, type Simulator } from '../../src/simulator/index.js';
+import { startSimulator, type SimTenant, type Simulator } from '../../simulator/index.js';
 import { panelQueries, dashboardFiles, type PanelQuery } from '../helpers/dashboards.js';
 import { startExporter, tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
 import { startAlertmanager, startPrometheus, writeTemp, type RunningBinary, type PromVector } from '../helpers/binaries.js';

@@ -6,7 +6,7 @@ import { familyNames } from '../helpers/exposition.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
-const DEMO = fileURLToPath(new URL('../../dist/simulator/demo.js', import.meta.url));
+const DEMO = fileURLToPath(new URL('../../dist-simulator/demo.js', import.meta.url));
 
 describe('npm run demo', () => {
   it('starts the simulator and the exporter, and /metrics shows every metric family', async () => {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_INFO, METRICS, OTLP_EXPORTS } from '../../src/metrics/definitions.js';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { startPrometheus } from '../helpers/binaries.js';
 import { familyNames, parseExposition, select, value, type ParsedSample } from '../helpers/exposition.js';
 import { startExporter, tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_ACTIVITY_FUNCTIONS } from '../../src/graph/serviceActivity.js';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { select, value } from '../helpers/exposition.js';
 import { startExporter, tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
 import { waitFor } from '../helpers/wait.js';

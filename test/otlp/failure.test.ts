@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { value } from '../helpers/exposition.js';
 import { startExporter, tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlpReceiver.js';
