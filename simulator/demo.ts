@@ -6,7 +6,7 @@
  *   DEMO_LISTEN=127.0.0.1:9877 (default)  DEMO_STEP_MS=10000 (scenario step)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') },
     stdio: 'inherit',
   });
+  const exited = new Promise<void>((resolve) => exporter.once('exit', () => resolve()));
 
   const base = `http://${listen.startsWith(':') ? `localhost${listen}` : listen}`;
   process.stdout.write(`
@@ -56,9 +57,12 @@ Ctrl-C stops both.
     if (stopping) return;
     stopping = true;
     abort.abort();
-    if (exporter.exitCode === null) exporter.kill('SIGTERM');
+    if (exporter.exitCode === null && exporter.signalCode === null) exporter.kill('SIGTERM');
+    // The exporter reads the config and CA from the temporary directory: remove it only once the exporter is gone.
+    await exited;
     await Promise.allSettled(scenarios);
     await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
     process.exit(code);
   };
   exporter.once('exit', (code) => void stop(code ?? 1));
