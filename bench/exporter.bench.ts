@@ -5,10 +5,9 @@
  * BENCH_TENANTS=10,100,300 chooses the fleet sizes.
  */
 import { describe, expect, it } from 'vitest';
-import { startSimulator } from '../simulator/index.js';
 import { parseExposition, select, value } from '../test/helpers/exposition.js';
-import { startExporter, tenantConfig } from '../test/helpers/exporterProcess.js';
-import { waitFor } from '../test/helpers/wait.js';
+import { tenantConfig } from '../test/helpers/exporterProcess.js';
+import { startStack } from '../test/helpers/stack.js';
 
 const SIZES = (process.env.BENCH_TENANTS ?? '10,100,300').split(',').map(Number);
 
@@ -39,16 +38,17 @@ describe('exporter at fleet scale', () => {
         clientId: `c0c00000-0000-4000-8000-${String(i).padStart(12, '0')}`,
         clientSecret: 'bench-secret',
       }));
-      const sim = await startSimulator({ tenants, enforceThrottling: false });
-      const started = Date.now();
-      const exporter = await startExporter({
-        refresh: { health: '5m', issues: '5m', messages: '15m' },
-        readyTimeout: '10m',
-        tenants: tenants.map((t) => tenantConfig(t.name, sim, t)),
-      }, sim.caCertPem);
+      const stack = await startStack({
+        simulator: { tenants, enforceThrottling: false },
+        config: ({ sim }) => ({
+          refresh: { health: '5m', issues: '5m', messages: '15m' },
+          readyTimeout: '10m',
+          tenants: tenants.map((t) => tenantConfig(t.name, sim, t)),
+        }),
+        readyTimeoutMs: 300_000,
+      });
+      const { sim, exporter, readyMs } = stack;
       try {
-        await waitFor('every tenant to refresh', async () => (await fetch(`${exporter.url}/-/ready`)).ok, 300_000, 100);
-        const readyMs = Date.now() - started;
         const text = await exporter.scrape();
         const samples = parseExposition(text);
         expect(select(samples, 'm365_service_info')).toHaveLength(size * 26);
@@ -65,8 +65,7 @@ describe('exporter at fleet scale', () => {
           graphRequests: sim.requests.filter((r) => r.kind === 'graph').length,
         }));
       } finally {
-        await exporter.stop();
-        await sim.stop();
+        await stack.stop();
       }
     }, 900_000);
   }
