@@ -1,4 +1,5 @@
-# m365-health-exporter: multi-stage build, runs as the unprivileged "node" user.
+# m365-health-exporter: multi-stage build, runs as the unprivileged "node" user. The runtime image holds dist/ and
+# production node_modules only.
 #   docker build -t m365-health-exporter .                      # the exporter (default target)
 #   docker build --target simulator -t m365-graph-simulator .   # the simulated tenant used by docker-compose.yml
 
@@ -14,17 +15,24 @@ RUN npm run build
 FROM build AS prod-deps
 RUN npm prune --omit=dev
 
-# The simulated tenant for the demo stack: same production dependencies (selfsigned makes its TLS certificate).
+# The simulated tenant (simulator/, its own build into dist-simulator/): a test double, never in the runtime image.
+FROM build AS build-simulator
+COPY tsconfig.simulator.json ./
+COPY simulator ./simulator
+RUN npm run build:simulator
+
+# The simulated tenant for the demo stack. It keeps the build stage's dev dependencies: selfsigned makes its TLS
+# certificate and is a dev dependency, since the exporter never needs it.
 FROM node:20-slim AS simulator
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=prod-deps /app/package.json ./
-COPY --from=prod-deps /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
+COPY --from=build-simulator /app/package.json ./
+COPY --from=build-simulator /app/node_modules ./node_modules
+COPY --from=build-simulator /app/dist-simulator ./dist-simulator
 RUN mkdir -p /shared && chown node:node /shared
 USER node
 EXPOSE 8443
-ENTRYPOINT ["node", "dist/simulator/cli.js"]
+ENTRYPOINT ["node", "dist-simulator/cli.js"]
 
 FROM node:20-slim AS runtime
 ENV NODE_ENV=production

@@ -12,10 +12,11 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { startSimulator, type SimTenant, type Simulator } from '../../src/simulator/index.js';
+import type { SimTenant } from '../../simulator/index.js';
 import { panelQueries, dashboardFiles, type PanelQuery } from '../helpers/dashboards.js';
-import { startExporter, tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
+import { tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
 import { startAlertmanager, startPrometheus, writeTemp, type RunningBinary, type PromVector } from '../helpers/binaries.js';
+import { startStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.js';
 
@@ -56,7 +57,7 @@ function alertmanagerFor(webhook: WebhookReceiver): string {
 }
 
 describe('alerts and dashboards against real Prometheus and Alertmanager', () => {
-  let sim: Simulator;
+  let stack: Stack;
   let tenant: SimTenant;
   let exporter: ExporterProcess;
   let webhook: WebhookReceiver;
@@ -65,24 +66,28 @@ describe('alerts and dashboards against real Prometheus and Alertmanager', () =>
   const started = Date.now();
 
   beforeAll(async () => {
-    // Late data settles after 1s (the exporter's settleDelay below), so buckets are final as soon as they end.
-    sim = await startSimulator({ tenants: [TENANT], serviceActivitySettleSeconds: 1 });
-    tenant = sim.tenant(TENANT.tenantId);
-    tenant.denyServiceActivity(DENIED_FUNCTION);
-    // Standing state: an advisory that degrades SharePoint (must not alert) and a post needing action in 3 days.
-    tenant.openIssue({ serviceId: 'SharePoint', classification: 'advisory', status: 'serviceDegradation', title: 'Delays viewing uploaded files', featureGroup: 'SharePoint Features', feature: 'SharePoint Features' });
-    tenant.setServiceStatus('SharePoint', 'serviceDegradation');
-    tenant.addMessage({ title: 'Action required: review external sharing', category: 'planForChange', actionRequiredByDateTime: new Date(Date.now() + 3 * DAY_MS) });
-
     webhook = await startWebhookReceiver();
     alertmanager = await startAlertmanager(alertmanagerFor(webhook));
-    exporter = await startExporter({
-      refresh: { health: '1s', issues: '1s', messages: '1s', serviceActivity: '2s' },
-      // First read of each function: the last hour of buckets, the latest final one becomes the value/ratio gauges;
-      // events_total starts at 0 and grows when later buckets settle (at the next 5-minute boundary).
-      serviceActivity: { aggregationInterval: 5, settleDelay: '1s', lookback: '1h' },
-      tenants: [tenantConfig('contoso', sim, TENANT, { clientSecretExpiresAt: new Date(Date.now() + 10 * DAY_MS).toISOString(), serviceActivity: ['all'] })],
-    }, sim.caCertPem);
+    stack = await startStack({
+      // Late data settles after 1s (the exporter's settleDelay below), so buckets are final as soon as they end.
+      simulator: { tenants: [TENANT], serviceActivitySettleSeconds: 1 },
+      prepare(sim) {
+        tenant = sim.tenant(TENANT.tenantId);
+        tenant.denyServiceActivity(DENIED_FUNCTION);
+        // Standing state: an advisory that degrades SharePoint (must not alert) and a post needing action in 3 days.
+        tenant.openIssue({ serviceId: 'SharePoint', classification: 'advisory', status: 'serviceDegradation', title: 'Delays viewing uploaded files', featureGroup: 'SharePoint Features', feature: 'SharePoint Features' });
+        tenant.setServiceStatus('SharePoint', 'serviceDegradation');
+        tenant.addMessage({ title: 'Action required: review external sharing', category: 'planForChange', actionRequiredByDateTime: new Date(Date.now() + 3 * DAY_MS) });
+      },
+      config: ({ sim }) => ({
+        refresh: { health: '1s', issues: '1s', messages: '1s', serviceActivity: '2s' },
+        // First read of each function: the last hour of buckets, the latest final one becomes the value/ratio gauges;
+        // events_total starts at 0 and grows when later buckets settle (at the next 5-minute boundary).
+        serviceActivity: { aggregationInterval: 5, settleDelay: '1s', lookback: '1h' },
+        tenants: [tenantConfig('contoso', sim, TENANT, { clientSecretExpiresAt: new Date(Date.now() + 10 * DAY_MS).toISOString(), serviceActivity: ['all'] })],
+      }),
+    });
+    exporter = stack.exporter;
     prometheus = await startPrometheus({
       scrape: [{ job: 'm365-health-exporter', target: new URL(exporter.url).host }],
       ruleFiles: [rulesWithoutFor()],
@@ -101,8 +106,8 @@ describe('alerts and dashboards against real Prometheus and Alertmanager', () =>
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.allSettled([prometheus?.stop(), alertmanager?.stop(), exporter?.stop()]);
-    await Promise.allSettled([sim?.stop(), webhook?.stop()]);
+    await Promise.allSettled([prometheus?.stop(), alertmanager?.stop()]);
+    await Promise.allSettled([stack?.stop(), webhook?.stop()]);
   }, 30_000);
 
   let incident: string;

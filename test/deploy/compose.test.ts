@@ -68,7 +68,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs the simulator with flags its CLI knows, and the exporter trusts the CA the simulator writes', () => {
-    const cli = read('src/simulator/cli.ts');
+    const cli = read('simulator/cli.ts');
     for (const arg of services.simulator!.command!.filter((a) => a.startsWith('--'))) expect(cli, arg).toMatch(new RegExp(`^\\s+'?${arg.slice(2)}'?: \\{ type:`, 'm'));
     const caOut = flag(services.simulator!, '--ca-out')!;
     const shared = mounts(services.simulator!).find((m) => caOut.startsWith(`${m.container}/`))!;
@@ -86,7 +86,7 @@ describe('docker-compose.yml', () => {
     // cli.ts derives ids as `${prefix}-0000-4000-8000-${index padded to 12}`.
     expect(config.tenants[0]!.tenantId).toBe('5e1f0000-0000-4000-8000-000000000001');
     expect(config.tenants[0]!.clientId).toBe('c11e0000-0000-4000-8000-000000000001');
-    expect(read('src/simulator/cli.ts')).toContain("DEMO_CLIENT_SECRET = 'simulator-secret'");
+    expect(read('simulator/cli.ts')).toContain("DEMO_CLIENT_SECRET = 'simulator-secret'");
     expect(services.exporter!.ports).toContain(`${config.listen.slice(1)}:${config.listen.slice(1)}`);
     execFileSync(process.execPath, [join(ROOT, 'dist/cli.js'), '--config', configPath, '--check-config'], { stdio: 'pipe' });
   });
@@ -150,6 +150,13 @@ describe('Dockerfile', () => {
     }
     expect(runtime).toContain('--from=prod-deps /app/node_modules');
     expect(runtime).toMatch(/ENTRYPOINT \["node", "dist\/cli.js"\]/);
+  });
+
+  it('keeps the simulator out of the runtime image: it runs from its own build, with the dev dependencies it needs', () => {
+    const simulator = stages.find((s) => /^FROM \S+ AS simulator$/m.test(s))!;
+    expect(simulator).toMatch(/ENTRYPOINT \["node", "dist-simulator\/cli.js"\]/);
+    expect(simulator).not.toContain('--from=prod-deps');
+    expect(stages.at(-1)!).not.toMatch(/simulator/);
   });
 
   it('copies only files that exist and keeps build context small', () => {

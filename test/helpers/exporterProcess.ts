@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,10 @@ export interface ExporterProcess {
   stop(): Promise<number | null>;
 }
 
-/** Runs the built exporter (dist/cli.js) as a real child process, trusting the simulator's CA as a user would. */
+/**
+ * Runs the built exporter (dist/cli.js) as a real child process, trusting the simulator's CA as a user would. Tests
+ * start it through ./stack.ts, which also starts what it talks to; `stop()` removes its temporary config directory.
+ */
 export async function startExporter(config: Record<string, unknown>, caCertPem: string, extraArgs: string[] = []): Promise<ExporterProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'm365-exporter-'));
   const configPath = join(dir, 'config.yml');
@@ -40,6 +43,15 @@ export async function startExporter(config: Record<string, unknown>, caCertPem: 
   child.stdout!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await exited;
+    clearTimeout(timer);
+    rmSync(dir, { recursive: true, force: true });
+    return code;
+  };
+
   const url = await waitFor('the exporter to listen', () => {
     if (child.exitCode !== null) throw new Error(`exporter exited with ${child.exitCode}: ${logs.join('\n')}`);
     for (const line of logs) {
@@ -47,7 +59,10 @@ export async function startExporter(config: Record<string, unknown>, caCertPem: 
       if (address?.msg === 'listening') return address.address;
     }
     return undefined;
-  }, 15_000, 50);
+  }, 15_000, 50).catch(async (error: unknown) => {
+    await stop();
+    throw error;
+  });
 
   const scrape = async (path = '/metrics') => {
     const response = await fetch(`${url}${path}`);
@@ -60,13 +75,7 @@ export async function startExporter(config: Record<string, unknown>, caCertPem: 
     process: child,
     scrape,
     samples: async (path) => parseExposition(await scrape(path)),
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
+    stop,
   };
 }
 

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BUILD_INFO, METRICS, OTLP_EXPORTS } from '../../src/model/metrics.js';
@@ -6,10 +8,12 @@ import { familyNames } from '../helpers/exposition.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
-const DEMO = fileURLToPath(new URL('../../dist/simulator/demo.js', import.meta.url));
+const DEMO = fileURLToPath(new URL('../../dist-simulator/demo.js', import.meta.url));
+const demoTempDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('m365-demo-'));
 
 describe('npm run demo', () => {
   it('starts the simulator and the exporter, and /metrics shows every metric family', async () => {
+    const tempDirsBefore = demoTempDirs();
     const listen = `127.0.0.1:${await freePort()}`;
     const demo = spawn(process.execPath, [DEMO], { env: { ...process.env, DEMO_LISTEN: listen, DEMO_STEP_MS: '500' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -28,6 +32,7 @@ describe('npm run demo', () => {
     } finally {
       demo.kill('SIGTERM');
       expect(await exited).toBe(0);
+      expect(demoTempDirs()).toEqual(tempDirsBefore);
     }
   });
 });

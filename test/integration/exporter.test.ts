@@ -2,10 +2,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_INFO, METRICS, OTLP_EXPORTS } from '../../src/model/metrics.js';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { startPrometheus } from '../helpers/binaries.js';
 import { familyNames, parseExposition, select, value, type ParsedSample } from '../helpers/exposition.js';
-import { startExporter, tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
+import { tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
+import { startStack, type Stack } from '../helpers/stack.js';
 import { writeTemp } from '../helpers/binaries.js';
 import selfsigned from 'selfsigned';
 import { waitFor } from '../helpers/wait.js';
@@ -20,6 +21,7 @@ const SECRETS = [CONTOSO.clientSecret, FABRIKAM.clientSecret, EXPIRED.clientSecr
 let certificate: { cert: string; private: string };
 const SYNTHETIC_SERVICES = 120;
 
+let stack: Stack;
 let sim: Simulator;
 let exporter: ExporterProcess;
 
@@ -28,34 +30,35 @@ const contoso = (labels: Record<string, string> = {}) => ({ tenant: 'contoso', .
 
 beforeAll(async () => {
   certificate = await selfsigned.generate([{ name: 'commonName', value: 'm365-health-exporter' }], { keySize: 2048, notAfterDate: new Date(Date.now() + 20 * 86_400_000) });
-  sim = await startSimulator({
-    tenants: [
-      { ...CONTOSO, services: 'default' },
-      { ...FABRIKAM, services: SYNTHETIC_SERVICES },
-      { ...EXPIRED, services: 'default' },
-      { ...CERTIFIED, certificatePem: certificate.cert, services: 3 },
-    ],
+  stack = await startStack({
+    simulator: {
+      tenants: [
+        { ...CONTOSO, services: 'default' },
+        { ...FABRIKAM, services: SYNTHETIC_SERVICES },
+        { ...EXPIRED, services: 'default' },
+        { ...CERTIFIED, certificatePem: certificate.cert, services: 3 },
+      ],
+    },
+    prepare(sim) {
+      sim.tenant(FABRIKAM.tenantId).addIssues(120);
+      sim.tenant(EXPIRED.tenantId).setFault({ kind: 'tokenFailure', code: 'AADSTS7000222' });
+    },
+    config: ({ sim }) => ({
+      refresh: { health: '1s', issues: '1s', messages: '2s' },
+      readyTimeout: '30s',
+      graph: { pageSize: 50, maxRetries: 4, timeout: '5s' },
+      tenants: [
+        tenantConfig('contoso', sim, CONTOSO),
+        tenantConfig('fabrikam', sim, FABRIKAM),
+        tenantConfig('expired', sim, EXPIRED),
+        tenantConfig('certified', sim, CERTIFIED, { clientCertificateFile: writeTemp('app.pem', `${certificate.cert}\n${certificate.private}`) }),
+      ],
+    }),
   });
-  sim.tenant(FABRIKAM.tenantId).addIssues(120);
-  sim.tenant(EXPIRED.tenantId).setFault({ kind: 'tokenFailure', code: 'AADSTS7000222' });
-  exporter = await startExporter({
-    refresh: { health: '1s', issues: '1s', messages: '2s' },
-    readyTimeout: '30s',
-    graph: { pageSize: 50, maxRetries: 4, timeout: '5s' },
-    tenants: [
-      tenantConfig('contoso', sim, CONTOSO),
-      tenantConfig('fabrikam', sim, FABRIKAM),
-      tenantConfig('expired', sim, EXPIRED),
-      tenantConfig('certified', sim, CERTIFIED, { clientCertificateFile: writeTemp('app.pem', `${certificate.cert}\n${certificate.private}`) }),
-    ],
-  }, sim.caCertPem);
-  await waitFor('/-/ready', async () => (await fetch(`${exporter.url}/-/ready`)).ok, 30_000);
+  ({ sim, exporter } = stack);
 });
 
-afterAll(async () => {
-  await exporter?.stop();
-  await sim?.stop();
-});
+afterAll(() => stack?.stop());
 
 describe('exporter against the simulated tenant', () => {
   it('exposes every metric family of the contract', async () => {

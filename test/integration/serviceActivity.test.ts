@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_ACTIVITY_FUNCTIONS } from '../../src/model/serviceActivityFunctions.js';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import type { Simulator } from '../../simulator/index.js';
 import { select, value } from '../helpers/exposition.js';
-import { startExporter, tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
+import { tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
+import { startStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
 const tenant = (n: number) => ({ tenantId: `5a5a0000-0000-4000-8000-00000000000${n}`, clientId: `c1c10000-0000-4000-8000-00000000000${n}`, clientSecret: `secret-${n}` });
@@ -11,29 +12,31 @@ const DENIED = tenant(2);
 const NATIONAL = tenant(3);
 const FIVE_MINUTES = 300;
 
+let stack: Stack;
 let sim: Simulator;
 let exporter: ExporterProcess;
 
 beforeAll(async () => {
-  sim = await startSimulator({ tenants: [FULL, DENIED, NATIONAL].map((t) => ({ ...t, services: 2 })) });
-  sim.tenant(DENIED.tenantId).denyServiceActivity('teams');
-  sim.tenant(NATIONAL.tenantId).setServiceActivityAvailability(false);
-  exporter = await startExporter({
-    refresh: { health: '1s', issues: '1s', messages: '1m', serviceActivity: '4s' },
-    serviceActivity: { aggregationInterval: 5, settleDelay: '30m', lookback: '1h', requestsPerMinute: 600 },
-    tenants: [
-      tenantConfig('full', sim, FULL, { serviceActivity: ['all'] }),
-      tenantConfig('denied', sim, DENIED, { serviceActivity: ['teams', 'entra'] }),
-      tenantConfig('national', sim, NATIONAL, { cloud: 'usgov', serviceActivity: ['exchange'] }),
-    ],
-  }, sim.caCertPem);
-  await waitFor('/-/ready', async () => (await fetch(`${exporter.url}/-/ready`)).ok, 30_000);
+  stack = await startStack({
+    simulator: { tenants: [FULL, DENIED, NATIONAL].map((t) => ({ ...t, services: 2 })) },
+    prepare(sim) {
+      sim.tenant(DENIED.tenantId).denyServiceActivity('teams');
+      sim.tenant(NATIONAL.tenantId).setServiceActivityAvailability(false);
+    },
+    config: ({ sim }) => ({
+      refresh: { health: '1s', issues: '1s', messages: '1m', serviceActivity: '4s' },
+      serviceActivity: { aggregationInterval: 5, settleDelay: '30m', lookback: '1h', requestsPerMinute: 600 },
+      tenants: [
+        tenantConfig('full', sim, FULL, { serviceActivity: ['all'] }),
+        tenantConfig('denied', sim, DENIED, { serviceActivity: ['teams', 'entra'] }),
+        tenantConfig('national', sim, NATIONAL, { cloud: 'usgov', serviceActivity: ['exchange'] }),
+      ],
+    }),
+  });
+  ({ sim, exporter } = stack);
 });
 
-afterAll(async () => {
-  await exporter?.stop();
-  await sim?.stop();
-});
+afterAll(() => stack?.stop());
 
 describe('Monitoring API telemetry against the simulated tenant', () => {
   it('reads every function: the latest settled bucket, ratios 0-1, counters that exist from the start', async () => {

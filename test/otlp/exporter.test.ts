@@ -1,45 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { startExporter, tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
+import { tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
 import { compareWithMetrics } from '../helpers/otlpCompare.js';
-import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlpReceiver.js';
-import { waitFor } from '../helpers/wait.js';
+import type { OtlpReceiver } from '../helpers/otlpReceiver.js';
+import { startStack, type Stack } from '../helpers/stack.js';
 
 const CONTOSO = { tenantId: '0d2d1a6e-1111-4c1e-9a7e-000000000101', clientId: '5a1c0c8e-2222-4b8e-8f3e-000000000101', clientSecret: 'contoso-otlp-secret-1' };
 const FABRIKAM = { tenantId: '0d2d1a6e-1111-4c1e-9a7e-000000000102', clientId: '5a1c0c8e-2222-4b8e-8f3e-000000000102', clientSecret: 'fabrikam-otlp-secret-2' };
 const ORG_ID = 'otlp-org-secret-header-value';
 
-let sim: Simulator;
-
-beforeAll(async () => {
-  sim = await startSimulator({ tenants: [{ ...CONTOSO, services: 'default' }, { ...FABRIKAM, services: 'default' }] });
-  sim.tenant(FABRIKAM.tenantId).addIssues(15);
-});
-
-afterAll(async () => {
-  await sim?.stop();
-});
-
 describe.each(['http/protobuf', 'http/json'] as const)('OTLP push over %s', (protocol) => {
+  let stack: Stack<true>;
   let receiver: OtlpReceiver;
   let exporter: ExporterProcess;
 
   beforeAll(async () => {
-    receiver = await startOtlpReceiver();
-    exporter = await startExporter({
-      // Long refresh intervals: after the first refresh the cache stays still, so /metrics and the export must agree.
-      refresh: { health: '1h', issues: '1h', messages: '1h' },
-      readyTimeout: '30s',
-      otlp: { endpoint: receiver.endpoint, protocol, interval: '1s', timeout: '1s', headers: { 'X-Scope-OrgID': ORG_ID } },
-      tenants: [tenantConfig('contoso', sim, CONTOSO), tenantConfig('fabrikam', sim, FABRIKAM)],
-    }, sim.caCertPem);
-    await waitFor('/-/ready', async () => (await fetch(`${exporter.url}/-/ready`)).ok, 30_000);
+    stack = await startStack({
+      simulator: { tenants: [{ ...CONTOSO, services: 'default' }, { ...FABRIKAM, services: 'default' }] },
+      prepare: (sim) => sim.tenant(FABRIKAM.tenantId).addIssues(15),
+      otlp: true,
+      config: ({ sim, otlp }) => ({
+        // Long refresh intervals: after the first refresh the cache stays still, so /metrics and the export must agree.
+        refresh: { health: '1h', issues: '1h', messages: '1h' },
+        readyTimeout: '30s',
+        otlp: { endpoint: otlp.endpoint, protocol, interval: '1s', timeout: '1s', headers: { 'X-Scope-OrgID': ORG_ID } },
+        tenants: [tenantConfig('contoso', sim, CONTOSO), tenantConfig('fabrikam', sim, FABRIKAM)],
+      }),
+    });
+    ({ exporter, otlp: receiver } = stack);
   });
 
-  afterAll(async () => {
-    await exporter?.stop();
-    await receiver?.stop();
-  });
+  afterAll(() => stack?.stop());
 
   it('exports the same metric names, attributes and values that /metrics shows', async () => {
     const scrapedAt = Date.now();

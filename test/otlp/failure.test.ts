@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { value } from '../helpers/exposition.js';
-import { startExporter, tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
-import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlpReceiver.js';
+import { tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
+import type { OtlpReceiver } from '../helpers/otlpReceiver.js';
+import { startStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
 const CONTOSO = { tenantId: '0d2d1a6e-1111-4c1e-9a7e-000000000301', clientId: '5a1c0c8e-2222-4b8e-8f3e-000000000301', clientSecret: 'contoso-otlp-secret-3' };
 
-let sim: Simulator;
+let stack: Stack<true>;
 let receiver: OtlpReceiver;
 let exporter: ExporterProcess;
 
@@ -21,21 +21,20 @@ async function scrapeTimed(): Promise<number> {
 }
 
 beforeAll(async () => {
-  sim = await startSimulator({ tenants: [{ ...CONTOSO, services: 'default' }] });
-  receiver = await startOtlpReceiver();
-  exporter = await startExporter({
-    refresh: { health: '2s', issues: '2s', messages: '1h' },
-    otlp: { endpoint: receiver.endpoint, interval: '3s', timeout: '3s' },
-    tenants: [tenantConfig('contoso', sim, CONTOSO)],
-  }, sim.caCertPem);
+  stack = await startStack({
+    simulator: { tenants: [{ ...CONTOSO, services: 'default' }] },
+    otlp: true,
+    config: ({ sim, otlp }) => ({
+      refresh: { health: '2s', issues: '2s', messages: '1h' },
+      otlp: { endpoint: otlp.endpoint, interval: '3s', timeout: '3s' },
+      tenants: [tenantConfig('contoso', sim, CONTOSO)],
+    }),
+  });
+  ({ exporter, otlp: receiver } = stack);
   await receiver.nextExport(0);
 });
 
-afterAll(async () => {
-  await exporter?.stop();
-  await receiver?.stop();
-  await sim?.stop();
-});
+afterAll(() => stack?.stop());
 
 describe('OTLP push when the receiver fails', () => {
   it('retries a 503, counts one failed export and keeps serving /metrics', async () => {
@@ -51,7 +50,6 @@ describe('OTLP push when the receiver fails', () => {
   });
 
   it('counts failures while the receiver is down, then recovers when it is back', async () => {
-    const { port } = receiver;
     await receiver.stop();
     const failuresBefore = await exports('failure');
     const successesBefore = await exports('success');
@@ -59,7 +57,7 @@ describe('OTLP push when the receiver fails', () => {
     expect(await scrapeTimed()).toBeLessThan(1_000);
     expect(exporter.process.exitCode).toBeNull();
 
-    receiver = await startOtlpReceiver(port);
+    receiver = await stack.restartOtlp();
     const back = await receiver.nextExport(0, 15_000);
     expect(back.metrics!.some((m) => m.name === 'm365_service_status')).toBe(true);
     await waitFor('a counted success', async () => (await exports('success')) > successesBefore, 10_000, 200);

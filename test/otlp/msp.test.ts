@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { startExporter, tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
+import { tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
 import { compareWithMetrics } from '../helpers/otlpCompare.js';
-import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlpReceiver.js';
+import type { OtlpReceiver } from '../helpers/otlpReceiver.js';
+import { startStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TENANTS = Array.from({ length: 60 }, (_, i) => {
@@ -13,28 +13,27 @@ const kib = (bytes: number) => (bytes / 1024).toFixed(0);
 /** The SDK's default cardinality limit per instrument, which a MetricProducer does not apply. */
 const SDK_DEFAULT_CARDINALITY_LIMIT = 2_000;
 
-let sim: Simulator;
+let stack: Stack<true>;
 let receiver: OtlpReceiver;
 let exporter: ExporterProcess;
 
 beforeAll(async () => {
-  sim = await startSimulator({ tenants: TENANTS.map(({ tenantId, clientId, clientSecret }) => ({ tenantId, clientId, clientSecret, services: 'default' as const })) });
-  receiver = await startOtlpReceiver();
-  exporter = await startExporter({
-    logLevel: 'debug',
-    refresh: { health: '1h', issues: '1h', messages: '1h' },
-    readyTimeout: '60s',
-    otlp: { endpoint: receiver.endpoint, protocol: 'http/protobuf', compression: 'gzip', interval: '2s', timeout: '2s' },
-    tenants: TENANTS.map((t) => tenantConfig(t.name, sim, t)),
-  }, sim.caCertPem);
-  await waitFor('/-/ready', async () => (await fetch(`${exporter.url}/-/ready`)).ok, 60_000, 200);
+  stack = await startStack({
+    simulator: { tenants: TENANTS.map(({ tenantId, clientId, clientSecret }) => ({ tenantId, clientId, clientSecret, services: 'default' as const })) },
+    otlp: true,
+    config: ({ sim, otlp }) => ({
+      logLevel: 'debug',
+      refresh: { health: '1h', issues: '1h', messages: '1h' },
+      readyTimeout: '60s',
+      otlp: { endpoint: otlp.endpoint, protocol: 'http/protobuf', compression: 'gzip', interval: '2s', timeout: '2s' },
+      tenants: TENANTS.map((t) => tenantConfig(t.name, sim, t)),
+    }),
+    readyTimeoutMs: 60_000,
+  });
+  ({ exporter, otlp: receiver } = stack);
 }, 90_000);
 
-afterAll(async () => {
-  await exporter?.stop();
-  await receiver?.stop();
-  await sim?.stop();
-});
+afterAll(() => stack?.stop());
 
 describe('OTLP push at MSP size (60 tenants)', () => {
   it('exports every series /metrics shows, far past the SDK default cardinality limit, with no overflow series', async () => {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type SimTenantSpec, type Simulator } from '../../src/simulator/index.js';
+import { startSimulator, type SimTenantSpec, type Simulator } from '../../simulator/index.js';
 import { graph, requestToken, TENANT, trustingNetworkClient } from './helpers.js';
 
 const CERT_TENANT: SimTenantSpec = { tenantId: '22222222-2222-4333-8444-555555555555', clientId: 'cert-app-0000-4ccc-8ddd-eeeeeeeeeeee' };

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { graph, TENANT, token } from './helpers.js';
 
 describe('service communications throttling (240 / 60 s, 800 / h per app and tenant)', () => {

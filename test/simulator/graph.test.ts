@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { graph, TENANT, token } from './helpers.js';
 
 const PAGING = { tenantId: '33333333-2222-4333-8444-555555555555', clientId: 'paging-app', clientSecret: 'paging-secret', services: 250 };

@@ -1,7 +1,7 @@
 /** Test helpers: HTTPS calls that trust the simulator's CA (NODE_EXTRA_CA_CERTS is read only at process start). */
 import { request } from 'node:https';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
-import type { SimTenantSpec, Simulator } from '../../src/simulator/index.js';
+import type { SimTenantSpec, Simulator } from '../../simulator/index.js';
 
 export const TENANT: SimTenantSpec = {
   tenantId: '11111111-2222-4333-8444-555555555555',

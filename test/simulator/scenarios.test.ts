@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runScenario, SCENARIOS, startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { runScenario, SCENARIOS, startSimulator, type Simulator } from '../../simulator/index.js';
 import { graph, TENANT, token } from './helpers.js';
 
 let sim: Simulator;

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runScenario, SERVICE_ACTIVITY_FUNCTIONS, startSimulator, type ServiceActivityAnomalyKind, type Simulator } from '../../src/simulator/index.js';
+import { runScenario, SERVICE_ACTIVITY_FUNCTIONS, startSimulator, type ServiceActivityAnomalyKind, type Simulator } from '../../simulator/index.js';
 import { call, graph, TENANT, token, type HttpResponse } from './helpers.js';
 
 /** A Wednesday afternoon (UTC), half a minute into a minute, so "now" is never on a bucket boundary by accident. */

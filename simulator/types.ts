@@ -19,6 +19,14 @@ export interface SimTenantSpec {
    */
   services?: 'default' | number;
   /**
+   * `'realistic'`: sized like a large production tenant, for benchmarks: 40 services (leave `services` unset), 40
+   * issues started within the last 7 days (incidents and advisories, open and resolved, with feature groups), 60 older
+   * resolved issues and 300 message-center posts (every category and severity, deadlines ahead, major changes).
+   * Deterministic per tenant id; times are relative to the simulator's clock when it starts.
+   * @default unset: `services` decides, with a little history for the default catalogue
+   */
+  profile?: 'realistic';
+  /**
    * Licensed users: scales the Monitoring API (serviceActivity) counts.
    * @default 300–6000, stable per tenant id
    */

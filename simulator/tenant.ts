@@ -1,5 +1,6 @@
 /** State of one simulated tenant, kept in Graph wire shape so the OData layer can select/filter it directly. */
 import { serviceCatalogue, type CatalogueService } from './catalogue.js';
+import { realisticHistory } from './realistic.js';
 import {
   defaultUsers,
   functionsMatching,
@@ -98,9 +99,13 @@ export class TenantState implements SimTenant, ActivitySource {
     private readonly now: () => Date,
   ) {
     this.spec = spec;
-    this.catalogue = serviceCatalogue(spec.services ?? 'default');
+    if (spec.profile === 'realistic' && spec.services !== undefined) {
+      throw new Error(`simulated tenant ${spec.tenantId}: profile 'realistic' brings its own 40 services; leave services unset`);
+    }
+    this.catalogue = serviceCatalogue(spec.profile ?? spec.services ?? 'default');
     for (const s of this.catalogue) this.statusById.set(s.id, 'serviceOperational');
-    if ((spec.services ?? 'default') === 'default') this.seedHistory();
+    if (spec.profile === 'realistic') this.seedRealistic();
+    else if ((spec.services ?? 'default') === 'default') this.seedHistory();
   }
 
   get tenantId(): string {
@@ -336,6 +341,14 @@ export class TenantState implements SimTenant, ActivitySource {
     const issue = this.findIssue(id);
     if (!issue) throw new Error(`unknown issue '${id}'`);
     return issue;
+  }
+
+  /** The `realistic` profile's issues and posts (simulator/realistic.ts); open incidents set their service's status. */
+  private seedRealistic(): void {
+    const { issues, messages } = realisticHistory(this.spec.tenantId, this.catalogue, this.now().getTime());
+    this.issues.push(...issues);
+    this.messages.push(...messages);
+    for (const issue of issues.filter((i) => i.classification === 'incident' && !i.isResolved)) this.syncServiceStatus(this.serviceIdOf(issue));
   }
 
   /** A little realistic history: two resolved issues and a handful of message-center posts. */

@@ -36,8 +36,31 @@ const DEFAULT_SERVICES: CatalogueService[] = [
   { id: 'ProjectForTheWeb', service: 'Project for the web', issuePrefix: 'PJ' },
 ];
 
-export function serviceCatalogue(spec: 'default' | number): CatalogueService[] {
+/**
+ * Further services a tenant with more licences lists (the `realistic` profile: 40 in all). Ids follow Graph's style;
+ * which ids a tenant sees depends on its licences.
+ */
+const MORE_SERVICES: CatalogueService[] = [
+  { id: 'M365Copilot', service: 'Microsoft Copilot (Microsoft 365)', issuePrefix: 'CP' },
+  { id: 'MicrosoftViva', service: 'Microsoft Viva', issuePrefix: 'VV' },
+  { id: 'PowerPlatform', service: 'Power Platform', issuePrefix: 'PP' },
+  { id: 'Dynamics365BusinessCentral', service: 'Dynamics 365 Business Central', issuePrefix: 'BC' },
+  { id: 'Dynamics365CustomerInsights', service: 'Dynamics 365 Customer Insights', issuePrefix: 'CI' },
+  { id: 'MicrosoftDefenderforOffice365', service: 'Microsoft Defender for Office 365', issuePrefix: 'DO' },
+  { id: 'MicrosoftDefenderforIdentity', service: 'Microsoft Defender for Identity', issuePrefix: 'DI' },
+  { id: 'MicrosoftPurview', service: 'Microsoft Purview', issuePrefix: 'PV' },
+  { id: 'UniversalPrint', service: 'Universal Print', issuePrefix: 'UP' },
+  { id: 'WindowsAutopatch', service: 'Windows Autopatch', issuePrefix: 'WA' },
+  { id: 'MicrosoftLoop', service: 'Microsoft Loop', issuePrefix: 'LP' },
+  { id: 'Whiteboard', service: 'Microsoft Whiteboard', issuePrefix: 'WB' },
+  { id: 'Clipchamp', service: 'Microsoft Clipchamp', issuePrefix: 'CC' },
+  { id: 'ToDo', service: 'Microsoft To Do', issuePrefix: 'TD' },
+];
+
+/** `'default'`: the usual 26 services; `'realistic'`: those and 14 more; a number N: N synthetic services. */
+export function serviceCatalogue(spec: 'default' | 'realistic' | number): CatalogueService[] {
   if (spec === 'default') return DEFAULT_SERVICES.map((s) => ({ ...s }));
+  if (spec === 'realistic') return [...DEFAULT_SERVICES, ...MORE_SERVICES].map((s) => ({ ...s }));
   return Array.from({ length: spec }, (_, i) => {
     const n = String(i + 1).padStart(3, '0');
     return { id: `Svc${n}`, service: `Synthetic Service ${n}`, issuePrefix: 'SV' };

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Standalone simulator (docker-compose, manual runs):
- *   node dist/simulator/cli.js --port 8443 --tenants 2 --scenario incident-lifecycle --ca-out ca.pem
+ *   node dist-simulator/cli.js --port 8443 --tenants 2 --scenario incident-lifecycle --ca-out ca.pem
  *   --settle-seconds N: Monitoring API late-data settle time (default 1200).
  * Tenant and client ids are deterministic. Without --client-secret-file every app accepts the secret
  * "simulator-secret": a documented demo value, not a secret. Prints {url, caFile, tenants} as JSON on stdout.

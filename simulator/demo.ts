@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * `npm run demo`: a simulated tenant pair running the incident-lifecycle scenario in a loop, and the real exporter
- * (dist/cli.js, as a child process that trusts the simulator's CA through NODE_EXTRA_CA_CERTS) pointed at it.
+ * (the repository's dist/cli.js, as a child process that trusts the simulator's CA through NODE_EXTRA_CA_CERTS)
+ * pointed at it. Runs from dist-simulator/, the simulator's own build.
  *   DEMO_LISTEN=127.0.0.1:9877 (default)  DEMO_STEP_MS=10000 (scenario step)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,11 +33,13 @@ async function main(): Promise<void> {
     refresh: { health: '10s', issues: '10s', messages: '30s' },
     tenants: TENANTS.map((t) => ({ ...t, clientSecret: DEMO_CLIENT_SECRET, authorityHost: sim.url, graphEndpoint: sim.url })),
   }));
-  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  // dist-simulator/demo.js → <repo>/dist/cli.js: the exporter as built by `npm run build`.
+  const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
   const exporter = spawn(process.execPath, [cli, '--config', join(dir, 'config.yml'), '--listen', listen], {
     env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') },
     stdio: 'inherit',
   });
+  const exited = new Promise<void>((resolve) => exporter.once('exit', () => resolve()));
 
   const base = `http://${listen.startsWith(':') ? `localhost${listen}` : listen}`;
   process.stdout.write(`
@@ -54,9 +57,12 @@ Ctrl-C stops both.
     if (stopping) return;
     stopping = true;
     abort.abort();
-    if (exporter.exitCode === null) exporter.kill('SIGTERM');
+    if (exporter.exitCode === null && exporter.signalCode === null) exporter.kill('SIGTERM');
+    // The exporter reads the config and CA from the temporary directory: remove it only once the exporter is gone.
+    await exited;
     await Promise.allSettled(scenarios);
     await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
     process.exit(code);
   };
   exporter.once('exit', (code) => void stop(code ?? 1));

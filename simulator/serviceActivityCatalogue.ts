@@ -10,6 +10,7 @@
  * - Levels (remote-network branch counts): a tenant's number of branches, not summed over minutes.
  * - Percentages: ~99.x per minute; a bucket is the mean of its minutes.
  */
+import { hashString, unit } from './random.js';
 
 export const SERVICE_ACTIVITY_WORKLOADS = ['exchange', 'teams', 'm365_apps', 'onedrive', 'entra', 'global_secure_access', 'agent_id'] as const;
 export type ServiceActivityWorkload = (typeof SERVICE_ACTIVITY_WORKLOADS)[number];
@@ -208,25 +209,4 @@ export function officeActivity(ms: number): number {
 /** Licensed users a tenant's counts scale with, when its spec does not say: 300–6 000, stable per tenant id. */
 export function defaultUsers(tenantId: string): number {
   return 300 + (hashString(`${tenantId.toLowerCase()}|users`) % 5701);
-}
-
-/** FNV-1a, 32-bit. */
-function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-/** Deterministic value in [0, 1) for (seed, n): a murmur3-style finaliser of the pair. */
-function unit(seed: number, n: number): number {
-  let h = (seed ^ Math.imul(n | 0, 0x9e3779b1) ^ Math.imul(Math.floor(n / 4_294_967_296), 0x85ebca6b)) >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) / 4_294_967_296;
 }
