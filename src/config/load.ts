@@ -1,10 +1,10 @@
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { CLOUDS, type CloudName } from './clouds.js';
-import { DEFAULT_COLLECTORS, configSchema, type CollectorName, type RawConfig, type RawTenant } from './schema.js';
+import { collectorsOf, configSchema, type CollectorName, type RawConfig, type RawTenant } from './schema.js';
 import { Secret } from './secret.js';
 
 export type Credential =
@@ -42,12 +42,43 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
   } catch (error) {
     throw new ConfigError(`${path}: cannot read config file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  const document = parseDocument(text, { prettyErrors: true });
-  if (document.errors.length > 0) {
-    throw new ConfigError(`${path}: invalid YAML: ${document.errors.map((e) => e.message).join('; ')}`);
-  }
-  const raw = expandEnvReferences(document.toJS() ?? {}, env, path, []);
+  const raw = expandEnvReferences(parseYaml(text, path), env, path, []);
   return finish(raw, path, dirname(resolve(path)));
+}
+
+/**
+ * What a YAML syntax error means, by its code. yaml's own messages can quote the source (a code frame with
+ * prettyErrors, "Not a YAML token: <text>" without), and the broken line may be a `clientSecret:`; so the message
+ * is the position and this description, never text from the file.
+ */
+const YAML_ERRORS: Partial<Record<YAMLError['code'], string>> = {
+  BAD_DQ_ESCAPE: 'invalid escape sequence in a double-quoted value (single quotes keep backslashes as they are)',
+  BAD_INDENT: 'bad indentation, or a [ or { that is not closed',
+  BAD_SCALAR_START: 'a value starts with a reserved character (@ or `); quote it',
+  BLOCK_AS_IMPLICIT_KEY: 'a mapping inside a one-line value; quote a value that contains ": "',
+  DUPLICATE_KEY: 'the same key twice in one mapping',
+  MISSING_CHAR: 'a closing quote or bracket, a comma, or the "-" of a list item is missing',
+  MULTILINE_IMPLICIT_KEY: 'a key runs over several lines (a missing ":" or an unclosed quote before it)',
+  MULTIPLE_DOCS: 'more than one YAML document',
+  TAB_AS_INDENT: 'a tab in the indentation; indent with spaces',
+  UNEXPECTED_TOKEN: 'unexpected characters',
+};
+
+function parseYaml(text: string, path: string): unknown {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (document.errors.length > 0) {
+    throw new ConfigError(document.errors.map((error) => {
+      const { line, col } = lineCounter.linePos(error.pos[0]);
+      const what = YAML_ERRORS[error.code] ?? error.code.toLowerCase().replace(/_/g, ' ');
+      return `${path}: invalid YAML at line ${line}, column ${col}: ${what}`;
+    }).join('\n'));
+  }
+  try {
+    return document.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch {
+    throw new ConfigError(`${path}: invalid YAML: too many aliases (more than 100 *references)`);
+  }
 }
 
 /** The single-tenant case, configured entirely through M365_* environment variables. */
@@ -90,10 +121,19 @@ function finish(raw: unknown, source: string, baseDir: string, envNames?: Record
 function formatIssues(source: string, issues: z.core.$ZodIssue[], envNames?: Record<string, string>): string {
   const lines = issues.map((issue) => {
     const field = envNames ? envName(issue.path, envNames) : formatPath(issue.path);
-    const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : describe(issue);
     return `${source}: ${field ? `${field}: ` : ''}${message}`;
   });
   return lines.join('\n');
+}
+
+const EXPECTED: Record<string, string> = { object: 'a mapping of keys to values', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false' };
+
+/** zod's own wording ("Invalid input: expected object, received number") said as what is expected. */
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code !== 'invalid_type' || !issue.message.startsWith('Invalid input')) return issue.message;
+  const expected = EXPECTED[issue.expected] ?? issue.expected;
+  return /received undefined$/.test(issue.message) ? `is required: ${expected}` : `must be ${expected}`;
 }
 
 function envName(path: PropertyKey[], names: Record<string, string>): string {
@@ -117,7 +157,7 @@ function resolveTenant(tenant: RawTenant, where: string, baseDir: string, envNam
     cloud: tenant.cloud,
     authorityHost: tenant.authorityHost ?? cloud.authorityHost,
     graphEndpoint: tenant.graphEndpoint ?? cloud.graphEndpoint,
-    collectors: tenant.collectors ?? [...DEFAULT_COLLECTORS, ...(tenant.serviceActivity ? ['serviceActivity' as const] : [])],
+    collectors: collectorsOf(tenant),
     serviceActivity: tenant.serviceActivity ?? [],
   };
 }
