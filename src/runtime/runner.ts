@@ -12,12 +12,22 @@ export interface RunnerContext {
   logger: Logger;
   /** The tenant's services as health last saw them (issues need their ids). */
   view(): TenantView;
+  /** Without a successful refresh for this long, a collector's data series are no longer written. */
+  maxStalenessMs: number;
+  /** Milliseconds since the epoch. @default Date.now */
+  now?: () => number;
 }
 
 /**
  * Runs one collector of one tenant, as node_exporter's `execute()` runs its collectors: times each refresh, keeps the
  * last good snapshot when a refresh fails, counts failures by reason, and writes the outcome self-metrics. The
  * collector only fetches and writes samples.
+ *
+ * The last good snapshot is exported for at most `maxStalenessMs` after the last successful refresh (or the start,
+ * when there was none): once a refresh has failed and that much time has passed, `writeData` writes nothing, so no
+ * half-true series stays exported forever, while `writeOutcome` goes on (success 0, the last success time) for
+ * M365DataStale. The snapshot itself is kept for the next fetch (issues compare with it, serviceActivity resumes
+ * from it). A refresh in flight after a success never drops the data.
  */
 export class Runner<Snapshot = unknown, Settings = unknown> {
   #snapshot?: Snapshot;
@@ -28,6 +38,10 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
   #durationSeconds?: number;
   #lastSuccess?: Date;
   #version = 0;
+  readonly #now: () => number;
+  readonly #startedAt: number;
+  /** Whether the warning about withheld data was logged since the last success. */
+  #expiryLogged = false;
 
   constructor(
     readonly collector: Collector<Snapshot, Settings>,
@@ -36,6 +50,8 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
     private readonly context: RunnerContext,
   ) {
     for (const reason of ERROR_REASONS) context.live.count(METRICS.collectorErrors, { collector: collector.name, reason }, 0);
+    this.#now = context.now ?? Date.now;
+    this.#startedAt = this.#now();
   }
 
   get name(): string {
@@ -46,16 +62,25 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
     return this.#attempted;
   }
 
-  /** Changes after every refresh: what `writeData` and `writeOutcome` write may have changed. */
+  /**
+   * Changes after every refresh, and when the data expires: what `writeData` and `writeOutcome` write may have
+   * changed. Never decreases (expiry ends only with a refresh, which counts 2).
+   */
   get version(): number {
-    return this.#version;
+    return 2 * this.#version + (this.#expired() ? 1 : 0);
+  }
+
+  /** The latest refresh failed and none succeeded for `maxStalenessMs`. */
+  #expired(): boolean {
+    if (this.#success !== false) return false;
+    return this.#now() - (this.#lastSuccess?.getTime() ?? this.#startedAt) > this.context.maxStalenessMs;
   }
 
   /** One refresh; on failure keeps the previous snapshot and records why. Never throws. */
   async refresh(signal: AbortSignal): Promise<void> {
     const { tenantName, connection, live, logger } = this.context;
     const started = performance.now();
-    const now = new Date();
+    const now = new Date(this.#now());
     let partialFailures = 0;
     const recordFailure = (error: Error, message: string) => {
       const reason = reasonOf(error);
@@ -83,7 +108,10 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
       this.#snapshot = snapshot;
       this.#fetchedAt = now;
       this.#success = partialFailures === 0;
-      if (this.#success) this.#lastSuccess = new Date();
+      if (this.#success) {
+        this.#lastSuccess = new Date(this.#now());
+        this.#expiryLogged = false;
+      }
     } catch (error) {
       if (signal.aborted) return;
       this.#success = false;
@@ -93,11 +121,15 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
       this.#durationSeconds = (performance.now() - started) / 1_000;
       this.#version++;
     }
+    if (this.#expired() && this.#snapshot !== undefined && !this.#expiryLogged) {
+      this.#expiryLogged = true;
+      logger.warn({ tenant: tenantName, collector: this.name, maxStalenessMs: this.context.maxStalenessMs }, 'no successful refresh for maxStaleness; its data series are no longer exported');
+    }
   }
 
-  /** The samples of the last good snapshot (nothing before the first success). */
+  /** The samples of the last good snapshot: nothing before the first success, nothing once expired. */
   writeData(out: SampleWriter, view: TenantView): void {
-    if (this.#snapshot !== undefined) this.collector.write(this.#snapshot, view, out, this.#fetchedAt, this.settings);
+    if (this.#snapshot !== undefined && !this.#expired()) this.collector.write(this.#snapshot, view, out, this.#fetchedAt, this.settings);
   }
 
   /** Success, duration, last success and interval of this collector. */
