@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { CLOUDS, type CloudName } from './clouds.js';
+import { OtelEnvError, otlpFromEnvironment } from './otelEnv.js';
 import { collectorsOf, configSchema, type CollectorName, type RawConfig, type RawTenant } from './schema.js';
 import { Secret } from './secret.js';
 
@@ -43,7 +44,7 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
     throw new ConfigError(`${path}: cannot read config file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const raw = expandEnvReferences(parseYaml(text, path), env, path, []);
-  return finish(raw, path, dirname(resolve(path)));
+  return finish(raw, path, dirname(resolve(path)), env);
 }
 
 /**
@@ -97,7 +98,7 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Config 
   };
   const raw: Record<string, unknown> = { tenants: [Object.fromEntries(Object.entries(tenant).filter(([, v]) => v !== undefined && v !== ''))] };
   if (env.M365_LISTEN) raw.listen = env.M365_LISTEN;
-  return finish(raw, 'environment', process.cwd(), ENV_NAMES);
+  return finish(raw, 'environment', process.cwd(), env, ENV_NAMES);
 }
 
 const ENV_NAMES: Record<string, string> = {
@@ -107,9 +108,10 @@ const ENV_NAMES: Record<string, string> = {
   graphEndpoint: 'M365_GRAPH_ENDPOINT', listen: 'M365_LISTEN',
 };
 
-function finish(raw: unknown, source: string, baseDir: string, envNames?: Record<string, string>): Config {
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(formatIssues(source, parsed.error.issues, envNames));
+function finish(raw: unknown, source: string, baseDir: string, env: NodeJS.ProcessEnv, envNames?: Record<string, string>): Config {
+  const { config, otelSources } = withOtlpEnvironment(raw, env);
+  const parsed = configSchema.safeParse(config);
+  if (!parsed.success) throw new ConfigError(formatIssues(source, parsed.error.issues, envNames, otelSources));
   const { tenants, ...rest } = parsed.data;
   return {
     ...rest,
@@ -118,9 +120,45 @@ function finish(raw: unknown, source: string, baseDir: string, envNames?: Record
   };
 }
 
-function formatIssues(source: string, issues: z.core.$ZodIssue[], envNames?: Record<string, string>): string {
+/**
+ * The `otlp:` section with what the OTEL_* variables add (src/config/otelEnv.ts): a key of the file wins, a header
+ * of the file wins over one of the same name (in any case) from the environment. An endpoint in the environment
+ * enables the push without an `otlp:` key; without one, the other variables only fill in an `otlp:` of the file.
+ */
+function withOtlpEnvironment(raw: unknown, env: NodeJS.ProcessEnv): { config: unknown; otelSources: Record<string, string> } {
+  let fromEnv;
+  try {
+    fromEnv = otlpFromEnvironment(env);
+  } catch (error) {
+    if (error instanceof OtelEnvError) throw new ConfigError(`environment: ${error.message}`);
+    throw error;
+  }
+  if (!fromEnv || raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { config: raw, otelSources: {} };
+  const file = (raw as Record<string, unknown>).otlp;
+  if (file === undefined ? fromEnv.values.endpoint === undefined : file === null || typeof file !== 'object' || Array.isArray(file)) {
+    return { config: raw, otelSources: {} };
+  }
+  const fileKeys = (file ?? {}) as Record<string, unknown>;
+  const otlp: Record<string, unknown> = { ...fromEnv.values, ...fileKeys };
+  // Where each value from the environment ended up, as formatPath names it, for messages.
+  const otelSources: Record<string, string> = {};
+  for (const [key, variable] of Object.entries(fromEnv.sources)) if (!(key in fileKeys)) otelSources[`otlp.${key}`] = variable;
+  let envHeaders = (fromEnv.values.headers ?? {}) as Record<string, string>;
+  const fileHeaders = fileKeys.headers;
+  if (fileHeaders !== null && typeof fileHeaders === 'object' && !Array.isArray(fileHeaders)) {
+    const named = new Set(Object.keys(fileHeaders).map((name) => name.toLowerCase()));
+    envHeaders = Object.fromEntries(Object.entries(envHeaders).filter(([name]) => !named.has(name.toLowerCase())));
+    otlp.headers = { ...envHeaders, ...fileHeaders };
+  }
+  for (const name of Object.keys(envHeaders)) otelSources[`otlp.headers.${name}`] = fromEnv.sources.headers!;
+  return { config: { ...raw, otlp }, otelSources };
+}
+
+function formatIssues(source: string, issues: z.core.$ZodIssue[], envNames?: Record<string, string>, otelSources: Record<string, string> = {}): string {
   const lines = issues.map((issue) => {
-    const field = envNames ? envName(issue.path, envNames) : formatPath(issue.path);
+    let field = envNames ? envName(issue.path, envNames) : formatPath(issue.path);
+    const variable = [3, 2].map((depth) => otelSources[formatPath(issue.path.slice(0, depth))]).find(Boolean);
+    if (variable) field = `${formatPath(issue.path)} (from ${variable})`;
     const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : describe(issue);
     return `${source}: ${field ? `${field}: ` : ''}${message}`;
   });
@@ -131,6 +169,8 @@ const EXPECTED: Record<string, string> = { object: 'a mapping of keys to values'
 
 /** zod's own wording ("Invalid input: expected object, received number") said as what is expected. */
 function describe(issue: z.core.$ZodIssue): string {
+  // A record key's own message (an HTTP header name) is nested under zod's "Invalid key in record".
+  if (issue.code === 'invalid_key' && issue.issues[0]) return describe(issue.issues[0]);
   if (issue.code !== 'invalid_type' || !issue.message.startsWith('Invalid input')) return issue.message;
   const expected = EXPECTED[issue.expected] ?? issue.expected;
   return /received undefined$/.test(issue.message) ? `is required: ${expected}` : `must be ${expected}`;

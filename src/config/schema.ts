@@ -178,7 +178,12 @@ export const configSchema = z.strictObject({
   otlp: z
     .strictObject({
       endpoint: z
-        .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL, e.g. http://otel-collector:4318/v1/metrics' })
+        .url({
+          protocol: /^https?$/,
+          error: (issue) => (issue.input === undefined
+            ? 'is required: the URL of the OTLP/HTTP metrics endpoint, e.g. http://otel-collector:4318/v1/metrics (or set OTEL_EXPORTER_OTLP_ENDPOINT)'
+            : 'must be an http:// or https:// URL, e.g. http://otel-collector:4318/v1/metrics'),
+        })
         .refine((url) => new URL(url).pathname !== '/', 'must include the path, e.g. http://otel-collector:4318/v1/metrics (the URL is used as given)'),
       protocol: z.enum(OTLP_PROTOCOLS, { error: 'must be http/protobuf or http/json (OTLP over HTTP; gRPC is not supported)' }).default('http/protobuf'),
       compression: oneOf(['none', 'gzip']).default('none').describe('gzip shrinks large fleets\' exports about tenfold'),
@@ -187,9 +192,10 @@ export const configSchema = z.strictObject({
         .default({})
         .describe('Sent with every export; values are secrets (use ${VAR} references)'),
       interval: duration.default(60_000),
-      timeout: duration.default(10_000).describe('Per export, retries included'),
+      timeout: duration.optional().describe('Per export, retries included; default 10s, or the interval when shorter'),
     })
-    .refine((otlp) => otlp.timeout <= otlp.interval, { path: ['timeout'], message: 'must not exceed interval (an export must end before the next one starts)' })
+    .refine((otlp) => otlp.timeout === undefined || otlp.timeout <= otlp.interval, { path: ['timeout'], message: 'must not exceed interval (an export must end before the next one starts)' })
+    .transform(({ timeout, ...otlp }) => ({ ...otlp, timeout: timeout ?? Math.min(10_000, otlp.interval) }))
     .optional(),
   tenants: z
     .array(tenantSchema, { error: (issue) => (issue.input === undefined ? 'is required: a list of tenants' : 'must be a list of tenants') })
