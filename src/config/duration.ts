@@ -10,8 +10,8 @@ const UNIT_MS: Record<string, number> = {
 
 /**
  * The longest delay a Node.js timer holds is 2^31-1 ms (about 24.8 days); a longer one is set to 1 ms and fires at
- * once (https://nodejs.org/api/timers.html#settimeoutcallback-delay-args): `refresh: 30d` refreshed 35 times in 6 s.
- * Durations that feed a timer stop below it, at a value that reads well in messages.
+ * once (https://nodejs.org/api/timers.html#settimeoutcallback-delay-args), so `refresh: 30d` refreshed over and over.
+ * Durations that feed a timer stop below it, at a value that reads well in messages (test/config/limits.test.ts).
  */
 export const TIMER_MAX_MS = 24 * UNIT_MS.d!;
 
