@@ -24,10 +24,11 @@ export interface RunnerContext {
  * collector only fetches and writes samples.
  *
  * The last good snapshot is exported for at most `maxStalenessMs` after the last successful refresh (or the start,
- * when there was none): once a refresh has failed and that much time has passed, `writeData` writes nothing, so no
- * half-true series stays exported forever, while `writeOutcome` goes on (success 0, the last success time) for
- * M365DataStale. The snapshot itself is kept for the next fetch (issues compare with it, serviceActivity resumes
- * from it). A refresh in flight after a success never drops the data.
+ * when there was none): the first failed refresh after that withholds it, so no half-true series stays exported
+ * forever, while `writeOutcome` goes on (success 0, the last success time) for M365DataStale. The snapshot itself is
+ * kept for the next fetch (issues compare with it, serviceActivity resumes from it). Deciding at a refresh, not by
+ * the clock, keeps the change inside the refresh that `version` and the tenant's announcement already cover, so
+ * /metrics and OTLP drop the data together; it comes at most one interval late.
  */
 export class Runner<Snapshot = unknown, Settings = unknown> {
   #snapshot?: Snapshot;
@@ -40,8 +41,8 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
   #version = 0;
   readonly #now: () => number;
   readonly #startedAt: number;
-  /** Whether the warning about withheld data was logged since the last success. */
-  #expiryLogged = false;
+  /** No successful refresh for maxStaleness, as of the latest refresh: the data is not written. */
+  #withheld = false;
 
   constructor(
     readonly collector: Collector<Snapshot, Settings>,
@@ -62,18 +63,9 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
     return this.#attempted;
   }
 
-  /**
-   * Changes after every refresh, and when the data expires: what `writeData` and `writeOutcome` write may have
-   * changed. Never decreases (expiry ends only with a refresh, which counts 2).
-   */
+  /** Changes after every refresh: what `writeData` and `writeOutcome` write may have changed. */
   get version(): number {
-    return 2 * this.#version + (this.#expired() ? 1 : 0);
-  }
-
-  /** The latest refresh failed and none succeeded for `maxStalenessMs`. */
-  #expired(): boolean {
-    if (this.#success !== false) return false;
-    return this.#now() - (this.#lastSuccess?.getTime() ?? this.#startedAt) > this.context.maxStalenessMs;
+    return this.#version;
   }
 
   /** One refresh; on failure keeps the previous snapshot and records why. Never throws. */
@@ -108,10 +100,7 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
       this.#snapshot = snapshot;
       this.#fetchedAt = now;
       this.#success = partialFailures === 0;
-      if (this.#success) {
-        this.#lastSuccess = new Date(this.#now());
-        this.#expiryLogged = false;
-      }
+      if (this.#success) this.#lastSuccess = new Date(this.#now());
     } catch (error) {
       if (signal.aborted) return;
       this.#success = false;
@@ -119,17 +108,18 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
     } finally {
       this.#attempted = true;
       this.#durationSeconds = (performance.now() - started) / 1_000;
+      const withheld = this.#success === false && this.#now() - (this.#lastSuccess?.getTime() ?? this.#startedAt) > this.context.maxStalenessMs;
+      if (withheld && !this.#withheld && this.#snapshot !== undefined) {
+        logger.warn({ tenant: tenantName, collector: this.name, maxStalenessMs: this.context.maxStalenessMs }, 'no successful refresh for maxStaleness; its data series are no longer exported');
+      }
+      this.#withheld = withheld;
       this.#version++;
-    }
-    if (this.#expired() && this.#snapshot !== undefined && !this.#expiryLogged) {
-      this.#expiryLogged = true;
-      logger.warn({ tenant: tenantName, collector: this.name, maxStalenessMs: this.context.maxStalenessMs }, 'no successful refresh for maxStaleness; its data series are no longer exported');
     }
   }
 
-  /** The samples of the last good snapshot: nothing before the first success, nothing once expired. */
+  /** The samples of the last good snapshot: nothing before the first success, nothing while withheld. */
   writeData(out: SampleWriter, view: TenantView): void {
-    if (this.#snapshot !== undefined && !this.#expired()) this.collector.write(this.#snapshot, view, out, this.#fetchedAt, this.settings);
+    if (this.#snapshot !== undefined && !this.#withheld) this.collector.write(this.#snapshot, view, out, this.#fetchedAt, this.settings);
   }
 
   /** Success, duration, last success and interval of this collector. */

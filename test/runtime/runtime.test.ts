@@ -131,7 +131,7 @@ describe('runner: bounded staleness', () => {
     };
   }
 
-  it('keeps the last good data through failures shorter than maxStaleness, then stops writing it and says so', async () => {
+  it('keeps the last good data through failures shorter than maxStaleness, withholds it at the first failed refresh after, and says so once', async () => {
     const t = setup();
     await t.refresh();
     const succeededAt = Date.parse('2026-01-01T00:00:00Z') / 1_000;
@@ -140,23 +140,28 @@ describe('runner: bounded staleness', () => {
     t.advance(59 * 60_000);
     await t.refresh();
     expect(t.data()).toEqual([['m365_service_operational', 1]]);
-    const before = t.runner.version;
 
-    // Time alone expires the data: the version changes, so the exposition renders the group again at the next scrape.
+    // Time alone changes nothing: the decision is a refresh's, which the version (and the exposition) follow.
     t.advance(60_001);
+    expect(t.data()).toEqual([['m365_service_operational', 1]]);
+    const before = t.runner.version;
+    await t.refresh();
     expect(t.runner.version).toBeGreaterThan(before);
     expect(t.data()).toEqual([]);
     expect(t.outcome()).toMatchObject({ m365_exporter_collector_success: 0, m365_exporter_collector_last_success_timestamp_seconds: succeededAt });
-    expect(t.warnings.filter((w) => w.includes('maxStaleness'))).toEqual([]);
     await t.refresh();
-    await t.refresh();
+    expect(t.data()).toEqual([]);
     expect(t.warnings.filter((w) => w.includes('maxStaleness'))).toEqual(['no successful refresh for maxStaleness; its data series are no longer exported']);
 
-    const expired = t.runner.version;
     t.answer(2);
     await t.refresh();
-    expect(t.runner.version).toBeGreaterThan(expired);
     expect(t.data()).toEqual([['m365_service_operational', 2]]);
+    // A later outage is announced again.
+    t.answer(failure());
+    t.advance(MAX_STALENESS + 1);
+    await t.refresh();
+    expect(t.data()).toEqual([]);
+    expect(t.warnings.filter((w) => w.includes('maxStaleness'))).toHaveLength(2);
   });
 
   it('never drops the data while the last refresh succeeded, however long ago', async () => {
@@ -172,9 +177,8 @@ describe('runner: bounded staleness', () => {
     await t.refresh();
     expect(t.outcome()).toMatchObject({ m365_exporter_collector_success: 0 });
     expect(t.data()).toEqual([['m365_service_operational', 7]]);
-    const version = t.runner.version;
     t.advance(MAX_STALENESS + 1);
-    expect(t.runner.version).toBe(version + 1);
+    await t.refresh();
     expect(t.data()).toEqual([]);
   });
 });
