@@ -52,6 +52,37 @@ function headerOf(family: FamilyHeader): Header {
   return { text, gzip: { text: gzipSync(text.text), openmetrics: gzipSync(text.openmetrics) } };
 }
 
+/** Parts at least this large are written as they are; smaller neighbours are joined up to it. */
+const COALESCE_BYTES = 16 * 1024;
+
+/**
+ * Joins runs of small buffers (a tenant's one-line families, gzip members of a few hundred bytes) into buffers of
+ * about COALESCE_BYTES: a write costs the same for 100 bytes as for 16 KiB, and a fleet has tens of thousands of
+ * small parts. Large parts are not copied.
+ */
+function coalesce(parts: Buffer[]): Buffer[] {
+  const out: Buffer[] = [];
+  let run: Buffer[] = [];
+  let runBytes = 0;
+  const flush = () => {
+    if (run.length > 0) out.push(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
+    run = [];
+    runBytes = 0;
+  };
+  for (const part of parts) {
+    if (part.length >= COALESCE_BYTES) {
+      flush();
+      out.push(part);
+      continue;
+    }
+    run.push(part);
+    runBytes += part.length;
+    if (runBytes >= COALESCE_BYTES) flush();
+  }
+  flush();
+  return out;
+}
+
 /** Lets the event loop serve pending I/O (scrapes, health checks) before the next render. */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -120,7 +151,7 @@ export class ExpositionStore {
       if (lines) parts.push(compressed ? gzipped(lines) : lines);
     }
     if (format === 'openmetrics') parts.push(compressed ? EOF_GZIP : EOF);
-    return parts;
+    return coalesce(parts);
   }
 
   #enqueue(entry: TenantEntry, groups: SeriesGroup[]): void {
