@@ -93,6 +93,12 @@ export const configSchema = z.strictObject({
       maxRetries: z.int().min(0).max(10).default(4),
       maxBackoff: duration.default(60_000),
       concurrency: z.int().min(1).max(64).default(4),
+      maxResponseBytes: z
+        .int()
+        .min(1_024)
+        .max(1_073_741_824)
+        .default(52_428_800)
+        .describe('Largest answer accepted from Graph or Entra ID, counted after decompression (50 MiB); a larger one fails with reason too_large'),
     })
     .prefault({}),
   requestBudget: z
