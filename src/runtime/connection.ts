@@ -14,7 +14,7 @@ export type Budgets = { serviceCommunications: RequestBudget; serviceActivity: R
  * How one tenant talks to Microsoft: its connection pool, token provider,
  * Graph client and request budgets, with their self-metrics (requests, durations, throttling and token requests into
  * `live`; the token and credential state written by `write`). `version` changes whenever what `write` writes may
- * have changed. msal goes through an Outbound, with its timeout and refusals.
+ * have changed. msal and the Graph client share one Outbound, so both use the same timeout and refusals.
  */
 export class Connection {
   readonly graph: GraphClient;
@@ -54,8 +54,8 @@ export class Connection {
     };
     this.graph = new GraphClient({
       graphEndpoint: tenant.graphEndpoint,
-      getToken: () => tokens.getToken(),
-      timeoutMs: config.graph.timeout,
+      getToken: (signal, rejected) => tokens.getToken(signal, rejected),
+      outbound,
       maxRetries: config.graph.maxRetries,
       maxBackoffMs: config.graph.maxBackoff,
       maxPages: config.graph.maxPages,
