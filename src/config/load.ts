@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { CLOUDS, type CloudName } from './clouds.js';
-import { DEFAULT_COLLECTORS, configSchema, type CollectorName, type RawConfig, type RawTenant } from './schema.js';
+import { DEFAULT_COLLECTORS, configSchema, proxySchema, type CollectorName, type RawConfig, type RawTenant } from './schema.js';
 import { Secret } from './secret.js';
 
 export type Credential =
@@ -47,7 +47,7 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
     throw new ConfigError(`${path}: invalid YAML: ${document.errors.map((e) => e.message).join('; ')}`);
   }
   const raw = expandEnvReferences(document.toJS() ?? {}, env, path, []);
-  return finish(raw, path, dirname(resolve(path)));
+  return finish(raw, path, dirname(resolve(path)), env);
 }
 
 /** The single-tenant case, configured entirely through M365_* environment variables. */
@@ -66,7 +66,7 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Config 
   };
   const raw: Record<string, unknown> = { tenants: [Object.fromEntries(Object.entries(tenant).filter(([, v]) => v !== undefined && v !== ''))] };
   if (env.M365_LISTEN) raw.listen = env.M365_LISTEN;
-  return finish(raw, 'environment', process.cwd(), ENV_NAMES);
+  return finish(raw, 'environment', process.cwd(), env, ENV_NAMES);
 }
 
 const ENV_NAMES: Record<string, string> = {
@@ -76,15 +76,30 @@ const ENV_NAMES: Record<string, string> = {
   graphEndpoint: 'M365_GRAPH_ENDPOINT', listen: 'M365_LISTEN',
 };
 
-function finish(raw: unknown, source: string, baseDir: string, envNames?: Record<string, string>): Config {
+function finish(raw: unknown, source: string, baseDir: string, env: NodeJS.ProcessEnv, envNames?: Record<string, string>): Config {
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(formatIssues(source, parsed.error.issues, envNames));
   const { tenants, ...rest } = parsed.data;
   return {
     ...rest,
+    proxy: rest.proxy ?? proxyFromEnv(env),
     source,
     tenants: tenants.map((tenant, index) => resolveTenant(tenant, `${source}: ${envNames ? '' : `tenants[${index}].`}`, baseDir, envNames)),
   };
+}
+
+/**
+ * The proxy as curl and undici read the environment: lowercase first, HTTPS_PROXY, else HTTP_PROXY (every request of
+ * the exporter is https), NO_PROXY as a comma- or space-separated list. `proxy:` in the config replaces all of them.
+ */
+function proxyFromEnv(env: NodeJS.ProcessEnv): Config['proxy'] {
+  const name = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'].find((key) => env[key]);
+  if (!name) return undefined;
+  const noProxy = (env.no_proxy ?? env.NO_PROXY ?? '').split(/[,\s]+/).filter(Boolean);
+  const parsed = proxySchema.safeParse({ url: env[name], noProxy });
+  // The value is not quoted: it may hold credentials.
+  if (!parsed.success) throw new ConfigError(`environment: ${name}: ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
 }
 
 function formatIssues(source: string, issues: z.core.$ZodIssue[], envNames?: Record<string, string>): string {

@@ -23,6 +23,18 @@ const httpsUrl = z
   .url({ protocol: /^https$/, error: 'must be an https:// URL' })
   .transform((url) => url.replace(/\/+$/, ''));
 
+/** `proxy:`, and HTTPS_PROXY / NO_PROXY when it is absent (src/config/load.ts). */
+export const proxySchema = z.strictObject({
+  url: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL such as http://proxy.example:3128 (with credentials: http://user:password@proxy.example:3128)' })
+    .transform((url) => new Secret(url))
+    .describe('The proxy; credentials in it are secrets, never logged'),
+  noProxy: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('Hosts reached directly, as NO_PROXY: example.com (and its subdomains), host:port, or * for all'),
+});
+
 export const COLLECTOR_NAMES = ['health', 'issues', 'messages', 'serviceActivity'] as const;
 /** Collectors a tenant runs when its config does not list them; serviceActivity needs `serviceActivity:`. */
 export const DEFAULT_COLLECTORS = ['health', 'issues', 'messages'] as const;
@@ -101,6 +113,7 @@ export const configSchema = z.strictObject({
         .describe('Largest answer accepted from Graph or Entra ID, counted after decompression (50 MiB); a larger one fails with reason too_large'),
     })
     .prefault({}),
+  proxy: proxySchema.optional().describe('HTTP CONNECT proxy for Entra ID and Graph; without it HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply'),
   requestBudget: z
     .strictObject({
       perMinute: z.int().min(1).max(240, 'Graph allows at most 240 requests per minute per app and tenant').default(240),

@@ -11,10 +11,10 @@ import type { LiveMetrics } from './liveMetrics.js';
 export type Budgets = { serviceCommunications: RequestBudget; serviceActivity: RequestBudget };
 
 /**
- * How one tenant talks to Microsoft: its connection pool, token provider,
+ * How one tenant talks to Microsoft: its connection pool (direct or through the configured proxy), token provider,
  * Graph client and request budgets, with their self-metrics (requests, durations, throttling and token requests into
  * `live`; the token and credential state written by `write`). `version` changes whenever what `write` writes may
- * have changed. msal and the Graph client share one Outbound, so both use the same timeout and refusals.
+ * have changed. msal and the Graph client share one Outbound, so both use the same proxy, timeout and refusals.
  */
 export class Connection {
   readonly graph: GraphClient;
@@ -25,7 +25,7 @@ export class Connection {
 
   constructor(private readonly tenant: TenantConfig, config: Config, live: LiveMetrics, logger: Logger) {
     const outbound = new Outbound({
-      dispatcher: createDispatcher(),
+      dispatcher: createDispatcher(config.proxy),
       timeoutMs: config.graph.timeout,
       maxResponseBytes: config.graph.maxResponseBytes,
     });

@@ -22,14 +22,20 @@ export interface ExporterProcess {
  * Runs the built exporter (dist/cli.js) as a real child process, trusting the simulator's CA as a user would. Tests
  * start it through ./stack.ts, which also starts what it talks to; `stop()` removes its temporary config directory.
  */
-export async function startExporter(config: Record<string, unknown>, caCertPem: string, extraArgs: string[] = []): Promise<ExporterProcess> {
+export async function startExporter(
+  config: Record<string, unknown>,
+  caCertPem: string,
+  extraArgs: string[] = [],
+  extraEnv: Record<string, string> = {},
+): Promise<ExporterProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'm365-exporter-'));
   const configPath = join(dir, 'config.yml');
   const caPath = join(dir, 'ca.pem');
   writeFileSync(configPath, stringify(config));
   writeFileSync(caPath, caCertPem);
   const child = spawn(process.execPath, [CLI, '--config', configPath, '--listen', '127.0.0.1:0', ...extraArgs], {
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caPath },
+    // A proxy of the machine running the tests must not stand between the exporter and the loopback simulator.
+    env: { ...withoutProxy(process.env), NODE_EXTRA_CA_CERTS: caPath, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
@@ -77,6 +83,10 @@ export async function startExporter(config: Record<string, unknown>, caCertPem: 
     samples: async (path) => parseExposition(await scrape(path)),
     stop,
   };
+}
+
+function withoutProxy(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !/^(https?|no)_proxy$/i.test(name)));
 }
 
 export function tenantConfig(name: string, sim: { url: string }, tenant: { tenantId: string; clientId: string; clientSecret?: string }, extra: Record<string, unknown> = {}) {
