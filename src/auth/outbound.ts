@@ -13,13 +13,24 @@ export interface ProxySettings {
 /**
  * The connection pool every request to Entra ID and Graph goes through: direct, or through an HTTP CONNECT proxy
  * except for the `noProxy` hosts (undici's EnvHttpProxyAgent, given the settings explicitly so it reads no
- * environment itself: https://github.com/nodejs/undici/blob/main/docs/docs/api/EnvHttpProxyAgent.md).
+ * environment itself: https://github.com/nodejs/undici/blob/main/docs/docs/api/EnvHttpProxyAgent.md). One pool per
+ * proxy setting, shared by every tenant as Node's global dispatcher is: hundreds of tenants talk to the same two
+ * hosts, and a pool each would cost a TLS handshake per tenant and refresh.
  */
-export function createDispatcher(proxy?: ProxySettings): Dispatcher {
-  if (!proxy) return new Agent();
-  const url = proxy.url.reveal();
-  return new EnvHttpProxyAgent({ httpProxy: url, httpsProxy: url, noProxy: proxy.noProxy.join(',') });
+export function dispatcherFor(proxy?: ProxySettings): Dispatcher {
+  if (!proxy) return (direct ??= new Agent());
+  let dispatcher = proxied.get(proxy);
+  if (!dispatcher) {
+    const url = proxy.url.reveal();
+    dispatcher = new EnvHttpProxyAgent({ httpProxy: url, httpsProxy: url, noProxy: proxy.noProxy.join(',') });
+    proxied.set(proxy, dispatcher);
+  }
+  return dispatcher;
 }
+
+let direct: Dispatcher | undefined;
+/** Keyed by the settings object of one loaded config, which all its tenants share. */
+const proxied = new WeakMap<ProxySettings, Dispatcher>();
 
 export interface OutboundOptions {
   dispatcher: Dispatcher;

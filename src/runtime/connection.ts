@@ -1,4 +1,4 @@
-import { Outbound, createDispatcher } from '../auth/outbound.js';
+import { Outbound, dispatcherFor } from '../auth/outbound.js';
 import { TOKEN_REQUEST_RESULTS, TokenProvider } from '../auth/tokenProvider.js';
 import type { SampleWriter } from '../collectors/types.js';
 import type { Config, TenantConfig } from '../config/load.js';
@@ -11,7 +11,7 @@ import type { LiveMetrics } from './liveMetrics.js';
 export type Budgets = { serviceCommunications: RequestBudget; serviceActivity: RequestBudget };
 
 /**
- * How one tenant talks to Microsoft: its connection pool (direct or through the configured proxy), token provider,
+ * How one tenant talks to Microsoft: the connection pool (direct or through the proxy; shared), its token provider,
  * Graph client and request budgets, with their self-metrics (requests, durations, throttling and token requests into
  * `live`; the token and credential state written by `write`). `version` changes whenever what `write` writes may
  * have changed. msal and the Graph client share one Outbound, so both use the same proxy, timeout and refusals.
@@ -25,7 +25,7 @@ export class Connection {
 
   constructor(private readonly tenant: TenantConfig, config: Config, live: LiveMetrics, logger: Logger) {
     const outbound = new Outbound({
-      dispatcher: createDispatcher(config.proxy),
+      dispatcher: dispatcherFor(config.proxy),
       timeoutMs: config.graph.timeout,
       maxResponseBytes: config.graph.maxResponseBytes,
     });

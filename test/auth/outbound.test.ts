@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import selfsigned from 'selfsigned';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Outbound, createDispatcher, type ProxySettings } from '../../src/auth/outbound.js';
+import { Outbound, dispatcherFor, type ProxySettings } from '../../src/auth/outbound.js';
 import { Secret } from '../../src/config/secret.js';
 import { NetworkError, TimeoutError } from '../../src/model/errors.js';
 import { startConnectProxy, type ConnectProxy } from '../helpers/connectProxy.js';
@@ -37,7 +37,7 @@ async function closedPort(): Promise<number> {
 const ok = () => listen(createHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"value":[]}')));
 
 function outbound(proxySettings?: ProxySettings, timeoutMs = 2_000) {
-  return new Outbound({ dispatcher: createDispatcher(proxySettings), timeoutMs, maxResponseBytes: 1_048_576 });
+  return new Outbound({ dispatcher: dispatcherFor(proxySettings), timeoutMs, maxResponseBytes: 1_048_576 });
 }
 
 async function failure(promise: Promise<unknown>): Promise<Error> {

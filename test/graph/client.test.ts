@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RequestBudget } from '../../src/graph/budget.js';
-import { Outbound, createDispatcher } from '../../src/auth/outbound.js';
+import { Outbound, dispatcherFor } from '../../src/auth/outbound.js';
 import { GraphClient, parseRetryAfter, type GraphClientOptions } from '../../src/graph/client.js';
 import {
   BudgetExhaustedError, GraphError, InvalidResponseError, PagingError, RedirectError, TimeoutError, TokenError, TooLargeError,
@@ -41,7 +41,7 @@ function client(base: string, overrides: ClientOverrides = {}) {
   const graph = new GraphClient({
     graphEndpoint: base,
     getToken: async () => 'token-123',
-    outbound: new Outbound({ dispatcher: createDispatcher(), timeoutMs, maxResponseBytes }),
+    outbound: new Outbound({ dispatcher: dispatcherFor(), timeoutMs, maxResponseBytes }),
     observer: { onResponse: (_e, code) => responses.push(code), onThrottled: () => throttled++ },
     maxRetries: 3, maxBackoffMs: 5_000, maxPages: 5, pageSize: 2, concurrency: 2,
     random: () => 0,
