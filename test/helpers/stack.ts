@@ -21,8 +21,8 @@ export interface StackOptions<WithOtlp extends boolean> {
   config: (parts: { sim: Simulator; otlp: Receiver<WithOtlp> }) => Record<string, unknown>;
   /** Extra exporter flags (`--config` and `--listen 127.0.0.1:0` are always given). */
   args?: string[];
-  /** Environment variables of the exporter process, made from the running simulator (and receiver). */
-  env?: (parts: { sim: Simulator; otlp: Receiver<WithOtlp> }) => Record<string, string>;
+  /** Environment variables of the exporter process (HTTPS_PROXY, OTEL_*, …), or made from the running simulator (and receiver). */
+  env?: Record<string, string> | ((parts: { sim: Simulator; otlp: Receiver<WithOtlp> }) => Record<string, string>);
   /** How long the exporter may take to answer /-/ready with 200. @default 30_000 */
   readyTimeoutMs?: number;
 }
@@ -55,7 +55,8 @@ export async function startStack<WithOtlp extends boolean = false>(options: Stac
     if (options.otlp) started.otlp = await startOtlpReceiver();
     const exporterStart = Date.now();
     const parts = { sim, otlp: started.otlp as Receiver<WithOtlp> };
-    const exporter = (started.exporter = await startExporter(options.config(parts), sim.caCertPem, options.args, options.env?.(parts)));
+    const env = typeof options.env === 'function' ? options.env(parts) : options.env;
+    const exporter = (started.exporter = await startExporter(options.config(parts), sim.caCertPem, options.args, env));
     await waitFor('the exporter to answer /-/ready with 200', async () => (await fetch(`${exporter.url}/-/ready`)).ok, options.readyTimeoutMs ?? 30_000, 100);
     return {
       sim,
