@@ -87,7 +87,7 @@ function finish(raw: unknown, source: string, baseDir: string, envNames?: Record
   };
 }
 
-function formatIssues(source: string, issues: z.core.$ZodIssue[], envNames?: Record<string, string>): string {
+export function formatIssues(source: string, issues: z.core.$ZodIssue[], envNames?: Record<string, string>): string {
   const lines = issues.map((issue) => {
     const field = envNames ? envName(issue.path, envNames) : formatPath(issue.path);
     const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
