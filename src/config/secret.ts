@@ -27,3 +27,16 @@ export class Secret {
     return '<secret>';
   }
 }
+
+/**
+ * The value of every `Secret` in a loaded configuration, wherever it sits (client secrets, private keys, OTLP
+ * header values, and any secret a later setting adds), for the log scrubber (src/logger.ts).
+ */
+export function secretValues(value: unknown): string[] {
+  if (value instanceof Secret) return [value.reveal()];
+  if (Array.isArray(value)) return value.flatMap(secretValues);
+  if (value !== null && typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
+    return Object.values(value).flatMap(secretValues);
+  }
+  return [];
+}

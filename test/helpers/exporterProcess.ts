@@ -28,7 +28,8 @@ export async function startExporter(config: Record<string, unknown>, caCertPem: 
   const caPath = join(dir, 'ca.pem');
   writeFileSync(configPath, stringify(config));
   writeFileSync(caPath, caCertPem);
-  const child = spawn(process.execPath, [CLI, '--config', configPath, '--listen', '127.0.0.1:0', ...extraArgs], {
+  // JSON logs, which the tests parse; the default is logfmt.
+  const child = spawn(process.execPath, [CLI, '--config.file', configPath, '--web.listen-address', '127.0.0.1:0', '--log.format', 'json', ...extraArgs], {
     env: { ...process.env, NODE_EXTRA_CA_CERTS: caPath },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -19,7 +19,7 @@ export interface StackOptions<WithOtlp extends boolean> {
   otlp?: WithOtlp;
   /** The exporter's config.yml, made from the running simulator (and receiver). */
   config: (parts: { sim: Simulator; otlp: Receiver<WithOtlp> }) => Record<string, unknown>;
-  /** Extra exporter flags (`--config` and `--listen 127.0.0.1:0` are always given). */
+  /** Extra exporter flags (`--config.file`, `--web.listen-address 127.0.0.1:0` and `--log.format json` are always given). */
   args?: string[];
   /** How long the exporter may take to answer /-/ready with 200. @default 30_000 */
   readyTimeoutMs?: number;
