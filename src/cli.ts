@@ -2,7 +2,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, loadConfigFromEnv, type Config } from './config/load.js';
 import { parseFlagValues, type FlagSettings, type FlagValue } from './config/overrides.js';
-import { secretValues } from './config/secret.js';
 import { Exporter } from './exporter.js';
 import { Logging } from './logger.js';
 import { VERSION } from './version.js';
@@ -27,7 +26,7 @@ ${Object.entries(FLAGS).map(([name, flag]) => `  --${`${name} ${flag.value}`.pad
   -v, --${'version'.padEnd(24)} print the version
   -h, --${'help'.padEnd(24)} print this help
 
-Exit codes: 0 done, 1 invalid configuration, 2 unknown flag.
+SIGHUP or POST /-/reload reload the configuration. Exit codes: 0 done, 1 invalid configuration, 2 unknown flag.
 `;
 
 type Parsed = { configFile?: string; checkConfig: boolean; values: FlagValue[] };
@@ -82,9 +81,12 @@ async function main(): Promise<number> {
   }
 
   let config: Config;
+  let loadConfig: () => Config;
   try {
     const overrides = parseFlagValues(flags.values);
-    config = { ...(flags.configFile ? loadConfigFile(flags.configFile) : loadConfigFromEnv()), ...overrides };
+    // The same load at start and at every reload, flags over file, so a reload never undoes a flag.
+    loadConfig = () => ({ ...(flags.configFile ? loadConfigFile(flags.configFile) : loadConfigFromEnv()), ...overrides });
+    config = loadConfig();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`invalid configuration:\n${error.message}\n`);
@@ -96,10 +98,16 @@ async function main(): Promise<number> {
   }
 
   logging = new Logging({ level: config.logLevel, format: config.logFormat });
-  logging.addSecrets(secretValues(config));
   const logger = logging.logger;
-  const exporter = new Exporter(config, logger);
-  await exporter.start();
+  const exporter = new Exporter({ config, logging, loadConfig });
+  const started = exporter.start();
+  // Installed before the server listens: without a handler SIGHUP ends the process.
+  process.on('SIGHUP', () => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading the configuration');
+    // A failed start ends the process through main(); a reload reports its own failures.
+    started.then(() => exporter.reload()).catch(() => undefined);
+  });
+  await started;
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down');

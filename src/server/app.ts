@@ -3,6 +3,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { CONTENT_TYPES, type ExpositionFormat } from '../exposition/render.js';
 import type { ExpositionStore } from '../exposition/store.js';
 
+/** What a configuration reload came to; the error names what is wrong, never a secret (a ConfigError's message). */
+export type ReloadOutcome = { ok: true } | { ok: false; error: string };
+
 export interface AppOptions {
   exposition: ExpositionStore;
   /** Configured tenant names, for the landing page. */
@@ -10,9 +13,11 @@ export interface AppOptions {
   /** True once every tenant finished its first refresh, or the ready timeout passed. */
   isReady(): boolean;
   version: string;
+  /** Reads the configuration again and applies it (POST /-/reload; SIGHUP does the same). */
+  reload(): Promise<ReloadOutcome>;
 }
 
-export function createApp({ exposition, tenantNames, isReady, version }: AppOptions): express.Express {
+export function createApp({ exposition, tenantNames, isReady, version, reload }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // The exposition is already bytes: no ETag (express would hash every body), no query-string parsing beyond one key.
@@ -48,6 +53,12 @@ export function createApp({ exposition, tenantNames, isReady, version }: AppOpti
   app.get('/-/ready', (_req, res) => {
     if (isReady()) res.type('text').send('Ready\n');
     else res.status(503).type('text').send('Not ready: waiting for the first refresh of every tenant\n');
+  });
+
+  app.post('/-/reload', async (_req, res) => {
+    const outcome = await reload();
+    if (outcome.ok) res.type('text').send('Reloaded\n');
+    else res.status(500).type('text').send(`failed to reload the configuration; the running one stays:\n${outcome.error}\n`);
   });
 
   app.use((_req, res) => {

@@ -118,7 +118,7 @@ describe('HTTP serving', () => {
   beforeAll(async () => {
     const store = new ExpositionStore(new Registry());
     store.add(fakeTenant('contoso', 40).tenant);
-    const app = createApp({ exposition: store, tenantNames: () => ['contoso'], isReady: () => true, version: '0.0.0' });
+    const app = createApp({ exposition: store, tenantNames: () => ['contoso'], isReady: () => true, version: '0.0.0', reload: async () => ({ ok: true }) });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });

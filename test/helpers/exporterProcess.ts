@@ -13,6 +13,9 @@ export interface ExporterProcess {
   url: string;
   logs: string[];
   process: ChildProcess;
+  /** The config file the exporter runs with: tests rewrite it and reload. */
+  configPath: string;
+  fetch(path: string, init?: RequestInit): Promise<Response>;
   scrape(path?: string): Promise<string>;
   samples(path?: string): Promise<ParsedSample[]>;
   stop(): Promise<number | null>;
@@ -65,8 +68,9 @@ export async function startExporter(config: Record<string, unknown>, caCertPem: 
     throw error;
   });
 
+  const fetchPath = (path: string, init?: RequestInit) => fetch(`${url}${path}`, init);
   const scrape = async (path = '/metrics') => {
-    const response = await fetch(`${url}${path}`);
+    const response = await fetchPath(path);
     if (!response.ok) throw new Error(`${path}: HTTP ${response.status}: ${await response.text()}`);
     return response.text();
   };
@@ -74,6 +78,8 @@ export async function startExporter(config: Record<string, unknown>, caCertPem: 
     url: url!,
     logs,
     process: child,
+    configPath,
+    fetch: fetchPath,
     scrape,
     samples: async (path) => parseExposition(await scrape(path)),
     stop,

@@ -21,6 +21,8 @@ export interface StackOptions<WithOtlp extends boolean> {
   config: (parts: { sim: Simulator; otlp: Receiver<WithOtlp> }) => Record<string, unknown>;
   /** Extra exporter flags (`--config.file`, `--web.listen-address 127.0.0.1:0` and `--log.format json` are always given). */
   args?: string[];
+  /** More CA certificates (PEM) the exporter trusts besides the simulator's: a test's own HTTPS server. */
+  trust?: string;
   /** How long the exporter may take to answer /-/ready with 200. @default 30_000 */
   readyTimeoutMs?: number;
 }
@@ -52,7 +54,7 @@ export async function startStack<WithOtlp extends boolean = false>(options: Stac
     await options.prepare?.(sim);
     if (options.otlp) started.otlp = await startOtlpReceiver();
     const exporterStart = Date.now();
-    const exporter = (started.exporter = await startExporter(options.config({ sim, otlp: started.otlp as Receiver<WithOtlp> }), sim.caCertPem, options.args));
+    const exporter = (started.exporter = await startExporter(options.config({ sim, otlp: started.otlp as Receiver<WithOtlp> }), `${sim.caCertPem}\n${options.trust ?? ''}`, options.args));
     await waitFor('the exporter to answer /-/ready with 200', async () => (await fetch(`${exporter.url}/-/ready`)).ok, options.readyTimeoutMs ?? 30_000, 100);
     return {
       sim,
