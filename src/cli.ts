@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, loadConfigFromEnv, type Config } from './config/load.js';
 import { parseFlagValues, type FlagSettings, type FlagValue } from './config/overrides.js';
+import { DEFAULT_MAX_CONNECTIONS, loadWebConfig } from './config/web.js';
 import { Exporter } from './exporter.js';
 import { Logging } from './logger.js';
 import { VERSION } from './version.js';
@@ -13,6 +14,8 @@ import { VERSION } from './version.js';
 const FLAGS = {
   'config.file': { alias: 'config', field: undefined, value: 'FILE', help: 'YAML configuration (see README); without it one tenant is read from M365_* variables' },
   'web.listen-address': { alias: 'listen', field: 'listen', value: 'ADDR', help: 'host:port or :port to listen on (overrides listen:, default :9877)' },
+  'web.config.file': { alias: undefined, field: undefined, value: 'FILE', help: 'TLS, basic auth and response headers, in exporter-toolkit\'s web config format' },
+  'web.max-connections': { alias: undefined, field: 'maxConnections', value: 'N', help: `connections kept open at most; more are closed at once (default ${DEFAULT_MAX_CONNECTIONS})` },
   'log.level': { alias: 'log-level', field: 'logLevel', value: 'LEVEL', help: 'debug, info, warn or error (overrides logLevel:, default info)' },
   'log.format': { alias: undefined, field: 'logFormat', value: 'FORMAT', help: 'logfmt or json (overrides logFormat:, default logfmt)' },
 } as const satisfies Record<string, { alias?: string; field?: keyof FlagSettings; value: string; help: string }>;
@@ -22,14 +25,14 @@ const USAGE = `Usage: m365-health-exporter [flags]
 Exports Microsoft 365 service health, issues and message center posts from Microsoft Graph as Prometheus metrics.
 
 ${Object.entries(FLAGS).map(([name, flag]) => `  --${`${name} ${flag.value}`.padEnd(28)} ${flag.help}${flag.alias ? `; alias --${flag.alias}` : ''}`).join('\n')}
-  --${'check-config'.padEnd(28)} validate the configuration and exit
+  --${'check-config'.padEnd(28)} validate the configuration (and web config) and exit
   -v, --${'version'.padEnd(24)} print the version
   -h, --${'help'.padEnd(24)} print this help
 
 SIGHUP or POST /-/reload reload the configuration. Exit codes: 0 done, 1 invalid configuration, 2 unknown flag.
 `;
 
-type Parsed = { configFile?: string; checkConfig: boolean; values: FlagValue[] };
+type Parsed = { configFile?: string; webConfigFile?: string; checkConfig: boolean; values: FlagValue[] };
 
 /** The flags, or the message of a usage error. */
 function parseFlags(argv: string[]): Parsed | { help: true } | { version: true } | { usageError: string } {
@@ -57,6 +60,7 @@ function parseFlags(argv: string[]): Parsed | { help: true } | { version: true }
     const value = used === undefined ? undefined : (given[used] as string | undefined);
     if (value === undefined) continue;
     if (name === 'config.file') parsed.configFile = value;
+    else if (name === 'web.config.file') parsed.webConfigFile = value;
     else parsed.values.push({ flag: `--${used}`, field: flag.field!, value });
   }
   return parsed;
@@ -82,24 +86,38 @@ async function main(): Promise<number> {
 
   let config: Config;
   let loadConfig: () => Config;
+  let maxConnections: number;
   try {
-    const overrides = parseFlagValues(flags.values);
+    const { maxConnections: limit = DEFAULT_MAX_CONNECTIONS, ...overrides } = parseFlagValues(flags.values);
+    maxConnections = limit;
     // The same load at start and at every reload, flags over file, so a reload never undoes a flag.
     loadConfig = () => ({ ...(flags.configFile ? loadConfigFile(flags.configFile) : loadConfigFromEnv()), ...overrides });
     config = loadConfig();
+    const web = flags.webConfigFile === undefined ? undefined : loadWebConfig(flags.webConfigFile);
+    if (flags.checkConfig) {
+      process.stdout.write(`${config.source}: valid; ${config.tenants.length} tenant(s): ${config.tenants.map((t) => `${t.name} (${t.cloud}, ${t.credential.kind})`).join(', ')}\n`);
+      if (web) {
+        const tls = web.tls ? `TLS ${web.tls.minVersion}-${web.tls.maxVersion}, client certificates: ${web.tls.clientAuth}` : 'no TLS';
+        process.stdout.write(`${web.source}: valid; ${tls}; ${web.users.size} basic auth user(s)\n`);
+      }
+      return 0;
+    }
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`invalid configuration:\n${error.message}\n`);
     return 1;
   }
-  if (flags.checkConfig) {
-    process.stdout.write(`${config.source}: valid; ${config.tenants.length} tenant(s): ${config.tenants.map((t) => `${t.name} (${t.cloud}, ${t.credential.kind})`).join(', ')}\n`);
-    return 0;
-  }
 
   logging = new Logging({ level: config.logLevel, format: config.logFormat });
   const logger = logging.logger;
-  const exporter = new Exporter({ config, logging, loadConfig });
+  let exporter: Exporter;
+  try {
+    exporter = new Exporter({ config, logging, loadConfig, webConfigFile: flags.webConfigFile, maxConnections });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`invalid configuration:\n${error.message}\n`);
+    return 1;
+  }
   const started = exporter.start();
   // Installed before the server listens: without a handler SIGHUP ends the process.
   process.on('SIGHUP', () => {

@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ConfigError, type Config } from './config/load.js';
 import { sameConfigValue, secretValues } from './config/secret.js';
 import { createGlobalMetrics } from './exposition/global.js';
@@ -9,6 +8,8 @@ import type { OtlpPush } from './otlp/push.js';
 import { Scheduler } from './runtime/scheduler.js';
 import { Tenant } from './runtime/tenant.js';
 import { createApp, type ReloadOutcome } from './server/app.js';
+import { listen } from './server/listen.js';
+import { WebSecurity } from './server/security.js';
 import { VERSION } from './version.js';
 
 /** Tenants start this far apart, so hundreds of them do not hit Entra ID and Graph in the same second. */
@@ -25,6 +26,10 @@ export interface ExporterOptions {
   logging: Logging;
   /** Loads the configuration again as at start (the file or the environment, then the flags): SIGHUP, /-/reload. */
   loadConfig(): Config;
+  /** --web.config.file: TLS, basic auth, headers; re-read whenever it changes. */
+  webConfigFile?: string;
+  /** --web.max-connections */
+  maxConnections: number;
 }
 
 /** Wires config, tenants, scheduler, exposition and HTTP server; `reload()` applies a new configuration, `stop()` shuts down. */
@@ -36,16 +41,19 @@ export class Exporter {
   readonly #scheduler = new Scheduler();
   readonly #global = createGlobalMetrics(VERSION);
   readonly #exposition = new ExpositionStore(this.#global.registry);
+  readonly #security: WebSecurity;
   readonly #startedAt = Date.now();
   #reloading: Promise<unknown> = Promise.resolve();
   #server?: Server;
   #otlp?: OtlpPush;
 
+  /** Throws a ConfigError when the web config is invalid. */
   constructor(options: ExporterOptions) {
     this.#options = options;
     this.#logging = options.logging;
     this.#config = options.config;
     this.#applyLogging(options.config);
+    this.#security = new WebSecurity({ path: options.webConfigFile, logger: this.#logger, onSecrets: (values) => this.#logging.addSecrets(values) });
     this.#tenants = options.config.tenants.map((tenant) => new Tenant(tenant, options.config, this.#logger));
     this.#global.configLoaded(true);
   }
@@ -69,16 +77,14 @@ export class Exporter {
       tenantNames: () => this.#tenants.map((t) => t.name),
       isReady: () => this.ready,
       version: VERSION,
+      security: this.#security,
       reload: () => this.reload(),
     });
-    const { host, port } = parseListen(this.#config.listen);
-    this.#server = await new Promise<Server>((resolve, reject) => {
-      const server = app.listen(port, host ?? '::', (error?: Error) => (error ? reject(error) : resolve(server)));
+    const { server, url } = await listen({
+      handler: app, security: this.#security, listen: this.#config.listen, maxConnections: this.#options.maxConnections, logger: this.#logger,
     });
-    const address = this.#server.address() as AddressInfo;
-    const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    const url = `http://${shown}:${address.port}`;
-    this.#logger.info({ address: url, tenants: this.#tenants.length, version: VERSION }, 'listening');
+    this.#server = server;
+    this.#logger.info({ address: url, tenants: this.#tenants.length, version: VERSION, maxConnections: this.#options.maxConnections }, 'listening');
     await this.#startOtlp();
     return url;
   }
@@ -100,6 +106,7 @@ export class Exporter {
   }
 
   async #reload(): Promise<ReloadOutcome> {
+    this.#security.refresh();
     const previous = this.#config;
     let config: Config;
     let next: Tenant[];
@@ -183,10 +190,4 @@ export class Exporter {
 function tenantSettingsChanged(previous: Config, next: Config): boolean {
   const keys = new Set([...Object.keys(previous), ...Object.keys(next)].filter((key) => !NOT_TENANT_SETTINGS.has(key)));
   return [...keys].some((key) => !sameConfigValue(previous[key as keyof Config], next[key as keyof Config]));
-}
-
-export function parseListen(listen: string): { host?: string; port: number } {
-  const index = listen.lastIndexOf(':');
-  const host = listen.slice(0, index).replace(/^\[(.*)\]$/, '$1');
-  return { host: host === '' ? undefined : host, port: Number(listen.slice(index + 1)) };
 }

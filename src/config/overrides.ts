@@ -1,14 +1,18 @@
 import type { z } from 'zod';
 import { ConfigError, type Config } from './load.js';
 import { configSchema } from './schema.js';
+import { maxConnectionsSchema } from './web.js';
 
-/** Settings flags give: they override the file's. */
-export type FlagSettings = Partial<Pick<Config, 'listen' | 'logLevel' | 'logFormat'>>;
+/** Settings flags give: three override the file's, the connection limit exists only as a flag. */
+export interface FlagSettings extends Partial<Pick<Config, 'listen' | 'logLevel' | 'logFormat'>> {
+  maxConnections?: number;
+}
 
 const SCHEMAS: Record<keyof FlagSettings, z.ZodType> = {
   listen: configSchema.shape.listen,
   logLevel: configSchema.shape.logLevel,
   logFormat: configSchema.shape.logFormat,
+  maxConnections: maxConnectionsSchema,
 };
 
 export interface FlagValue {

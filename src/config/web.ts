@@ -32,6 +32,13 @@ export const CONFIGURABLE_HEADERS: Record<string, readonly string[] | undefined>
 /** bcrypt as htpasswd -B and Go's bcrypt write it: $2a$, $2b$ or $2y$, cost 04-31, 22 characters of salt and 31 of hash. */
 const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 
+/** How many connections the server keeps open at most (--web.max-connections); see the README, "Securing the exporter". */
+export const DEFAULT_MAX_CONNECTIONS = 512;
+export const maxConnectionsSchema = z
+  .string()
+  .regex(/^[1-9]\d{0,6}$/, 'must be a whole number of connections from 1 to 9999999')
+  .transform(Number);
+
 function unsupported(hint: string) {
   return z
     .unknown()

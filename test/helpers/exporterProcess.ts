@@ -3,11 +3,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Agent, fetch, type RequestInit, type Response } from 'undici';
 import { stringify } from 'yaml';
 import { parseExposition, type ParsedSample } from './exposition.js';
 import { waitFor } from './wait.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+/** How tests reach an exporter with a web config: the CA its certificate chains to, a client certificate, basic auth. */
+export interface ExporterClient {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  username?: string;
+  password?: string;
+}
 
 export interface ExporterProcess {
   url: string;
@@ -15,6 +25,7 @@ export interface ExporterProcess {
   process: ChildProcess;
   /** The config file the exporter runs with: tests rewrite it and reload. */
   configPath: string;
+  /** fetch with the client's TLS settings and credentials. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   scrape(path?: string): Promise<string>;
   samples(path?: string): Promise<ParsedSample[]>;
@@ -25,7 +36,7 @@ export interface ExporterProcess {
  * Runs the built exporter (dist/cli.js) as a real child process, trusting the simulator's CA as a user would. Tests
  * start it through ./stack.ts, which also starts what it talks to; `stop()` removes its temporary config directory.
  */
-export async function startExporter(config: Record<string, unknown>, caCertPem: string, extraArgs: string[] = []): Promise<ExporterProcess> {
+export async function startExporter(config: Record<string, unknown>, caCertPem: string, extraArgs: string[] = [], client: ExporterClient = {}): Promise<ExporterProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'm365-exporter-'));
   const configPath = join(dir, 'config.yml');
   const caPath = join(dir, 'ca.pem');
@@ -46,15 +57,19 @@ export async function startExporter(config: Record<string, unknown>, caCertPem: 
   });
   child.stdout!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const dispatcher = new Agent({ connect: { ca: client.ca, cert: client.cert, key: client.key } });
 
-  const stop = async () => {
+  let stopping: Promise<number | null> | undefined;
+  // Tests may stop the exporter themselves before the stack does: the second call gets the first one's answer.
+  const stop = () => (stopping ??= (async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     const code = await exited;
     clearTimeout(timer);
     rmSync(dir, { recursive: true, force: true });
+    await dispatcher.close();
     return code;
-  };
+  })());
 
   const url = await waitFor('the exporter to listen', () => {
     if (child.exitCode !== null) throw new Error(`exporter exited with ${child.exitCode}: ${logs.join('\n')}`);
@@ -68,9 +83,11 @@ export async function startExporter(config: Record<string, unknown>, caCertPem: 
     throw error;
   });
 
-  const fetchPath = (path: string, init?: RequestInit) => fetch(`${url}${path}`, init);
+  const authorization = client.username === undefined ? {} : { Authorization: `Basic ${Buffer.from(`${client.username}:${client.password}`).toString('base64')}` };
+  const fetchWithClient = (path: string, init: RequestInit = {}) =>
+    fetch(`${url}${path}`, { ...init, headers: { ...authorization, ...(init.headers as Record<string, string>) }, dispatcher });
   const scrape = async (path = '/metrics') => {
-    const response = await fetchPath(path);
+    const response = await fetchWithClient(path);
     if (!response.ok) throw new Error(`${path}: HTTP ${response.status}: ${await response.text()}`);
     return response.text();
   };
@@ -79,7 +96,7 @@ export async function startExporter(config: Record<string, unknown>, caCertPem: 
     logs,
     process: child,
     configPath,
-    fetch: fetchPath,
+    fetch: fetchWithClient,
     scrape,
     samples: async (path) => parseExposition(await scrape(path)),
     stop,

@@ -5,7 +5,7 @@
  * talks to the simulator until it exits), then the receiver, then the simulator.
  */
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
-import { startExporter, type ExporterProcess } from './exporterProcess.js';
+import { startExporter, type ExporterClient, type ExporterProcess } from './exporterProcess.js';
 import { startOtlpReceiver, type OtlpReceiver } from './otlpReceiver.js';
 import { waitFor } from './wait.js';
 
@@ -23,6 +23,8 @@ export interface StackOptions<WithOtlp extends boolean> {
   args?: string[];
   /** More CA certificates (PEM) the exporter trusts besides the simulator's: a test's own HTTPS server. */
   trust?: string;
+  /** TLS trust, client certificate and basic auth for reaching an exporter run with `--web.config.file`. */
+  client?: ExporterClient;
   /** How long the exporter may take to answer /-/ready with 200. @default 30_000 */
   readyTimeoutMs?: number;
 }
@@ -54,8 +56,8 @@ export async function startStack<WithOtlp extends boolean = false>(options: Stac
     await options.prepare?.(sim);
     if (options.otlp) started.otlp = await startOtlpReceiver();
     const exporterStart = Date.now();
-    const exporter = (started.exporter = await startExporter(options.config({ sim, otlp: started.otlp as Receiver<WithOtlp> }), `${sim.caCertPem}\n${options.trust ?? ''}`, options.args));
-    await waitFor('the exporter to answer /-/ready with 200', async () => (await fetch(`${exporter.url}/-/ready`)).ok, options.readyTimeoutMs ?? 30_000, 100);
+    const exporter = (started.exporter = await startExporter(options.config({ sim, otlp: started.otlp as Receiver<WithOtlp> }), `${sim.caCertPem}\n${options.trust ?? ''}`, options.args, options.client));
+    await waitFor('the exporter to answer /-/ready with 200', async () => (await exporter.fetch('/-/ready')).ok, options.readyTimeoutMs ?? 30_000, 100);
     return {
       sim,
       exporter,

@@ -78,13 +78,14 @@ describe('Prometheus-style flags', () => {
   const ENV = { M365_TENANT_ID: '0d2d1a6e-1111-4c1e-9a7e-000000000001', M365_CLIENT_ID: '5a1c0c8e-2222-4b8e-8f3e-000000000001', M365_CLIENT_SECRET: 'x' };
 
   it('refuses every bad value through the config schema, naming the flag, before anything starts', async () => {
-    const result = await cli(['--web.listen-address', ':98777', '--log.level', 'verbose', '--log.format=xml'], ENV);
+    const result = await cli(['--web.listen-address', ':98777', '--log.level', 'verbose', '--log.format=xml', '--web.max-connections', '0'], ENV);
     expect(result).toEqual({
       code: 1,
       stdout: '',
       stderr: [
         'invalid configuration:',
         '--web.listen-address: must be host:port or :port with a port from 0 to 65535, for example :9877 or 127.0.0.1:9877',
+        '--web.max-connections: must be a whole number of connections from 1 to 9999999',
         '--log.level: must be one of debug, info, warn, error',
         '--log.format: must be one of logfmt, json',
         '',
@@ -98,9 +99,23 @@ describe('Prometheus-style flags', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^--config is an alias of --config.file; give one of them\n\nUsage: /);
     const help = (await cli(['--help'])).stdout;
-    for (const line of ['--config.file FILE', 'alias --config', '--web.listen-address ADDR', 'alias --listen', '--log.level LEVEL', 'alias --log-level', '--log.format FORMAT', '-v, --version']) {
+    for (const line of ['--config.file FILE', 'alias --config', '--web.listen-address ADDR', 'alias --listen', '--web.config.file FILE', '--web.max-connections N', '--log.level LEVEL', 'alias --log-level', '--log.format FORMAT', '-v, --version']) {
       expect(help).toContain(line);
     }
+  });
+
+  it('--check-config validates the web config too, and refuses a broken one with its message', async () => {
+    const config = join(dir, 'flags.yml');
+    writeFileSync(config, 'logFormat: json\ntenants:\n  - {name: contoso, tenantId: contoso.onmicrosoft.com, clientId: 5a1c0c8e-2222-4b8e-8f3e-000000000001, clientSecret: s}\n');
+    const web = join(dir, 'web.yml');
+    writeFileSync(web, 'basic_auth_users: {prometheus: "$2y$10$NKUn8lls9v2MoXc7J8KmHulVHd9kIuekPOfORg/exHy5avrez2wiS"}\n');
+    expect(await cli(['--config.file', config, '--web.config.file', web, '--check-config'])).toEqual({
+      code: 0, stderr: '', stdout: `${config}: valid; 1 tenant(s): contoso (global, secret)\n${web}: valid; no TLS; 1 basic auth user(s)\n`,
+    });
+    writeFileSync(web, 'tls_server_config: {cert_file: missing.pem, key_file: missing.key}\n');
+    expect(await cli(['--config.file', config, '--web.config.file', web, '--check-config'])).toEqual({
+      code: 1, stdout: '', stderr: `invalid configuration:\n${web}: tls_server_config.cert_file: cannot read ${join(dir, 'missing.pem')}: ENOENT\n`,
+    });
   });
 
   it('logs logfmt by default, and ends 0 on SIGTERM', async () => {
@@ -114,7 +129,7 @@ describe('Prometheus-style flags', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     await waitFor('the listening line', () => /msg=listening/.test(stderr), 15_000, 50);
-    expect(stderr.split('\n').find((line) => line.includes('msg=listening'))).toMatch(/^time=\S+Z level=info msg=listening app=m365-health-exporter address=http:\/\/127\.0\.0\.1:\d+ tenants=1 version=0\.1\.0$/);
+    expect(stderr.split('\n').find((line) => line.includes('msg=listening'))).toMatch(/^time=\S+Z level=info msg=listening app=m365-health-exporter address=http:\/\/127\.0\.0\.1:\d+ tenants=1 version=0\.1\.0 maxConnections=512$/);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   });
