@@ -2,7 +2,7 @@
  * The web config file (exporter-toolkit's format): valid files load with their defaults, and each invalid one fails
  * with its exact message, as blackbox_exporter pairs testdata/invalid-*.yml with the error expected.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -26,6 +26,9 @@ beforeAll(async () => {
   file('ca.pem', ca.cert);
   file('server.pem', server.cert);
   file('server.key', server.key);
+  // The README example's file names.
+  file('clients-ca.crt', ca.cert);
+  file('server.crt', server.cert);
   file('other.key', other.key);
   file('not-pem.txt', 'hello\n');
 });
@@ -54,6 +57,15 @@ describe('web config', () => {
     const config = loadWebConfig(file('mtls.yml', 'tls_server_config: {cert_file: server.pem, key_file: server.key, client_ca_file: ca.pem, client_auth_type: RequireAndVerifyClientCert, min_version: TLS13}'));
     expect(config.tls).toMatchObject({ clientAuth: 'RequireAndVerifyClientCert', minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' });
     expect(config.tls?.clientCaPem).toContain('BEGIN CERTIFICATE');
+  });
+
+  it('accepts the README\'s example', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const example = readme.match(/```yaml\n(# web\.yml[\s\S]*?)```/)![1]!.replaceAll('/etc/m365-health-exporter/tls/', `${dir}/`);
+    const config = loadWebConfig(file('readme.yml', example));
+    expect(config.tls).toMatchObject({ clientAuth: 'RequireAndVerifyClientCert', minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' });
+    expect(bcrypt.compareSync('the password', config.users.get('prometheus')!.reveal())).toBe(true);
+    expect(config.headers).toEqual({ 'Strict-Transport-Security': 'max-age=31536000' });
   });
 
   const invalid: Array<[string, string, (path: string) => string]> = [
