@@ -3,13 +3,18 @@
  * config (refused, everything stays), then with tenants added, removed, changed and unchanged. An unchanged tenant
  * keeps its token (the simulator counts token requests per tenant), its data and its counters. A tenant added by the
  * reload signs in at a hostile authority that echoes the client secret back: the log shows <secret> instead.
+ * Without a config file, a reload reads the secret file the environment names, so a rotated secret is taken in.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { select, value } from '../helpers/exposition.js';
+import { parseExposition, select, value } from '../helpers/exposition.js';
 import { certificateAuthority, issue } from '../helpers/certificates.js';
 import { tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -181,5 +186,39 @@ describe('configuration reload', () => {
     const text = `${exporter.logs.join('\n')}\n${await exporter.scrape()}`;
     for (const secret of SECRETS) expect(text).not.toContain(secret);
     expect(readFileSync(exporter.configPath, 'utf8')).toContain(CONTOSO.clientSecret); // the test did write them
+  });
+});
+
+describe('reload without a config file', () => {
+  it('reads the M365_* variables again, and so the secret file they name: a rotated secret is taken in', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'm365-env-reload-'));
+    const secretFile = join(dir, 'secret');
+    writeFileSync(secretFile, 'the-old-secret-that-entra-no-longer-accepts\n');
+    writeFileSync(join(dir, 'ca.pem'), stack.sim.caCertPem);
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../../dist/cli.js', import.meta.url)), '--web.listen-address', '127.0.0.1:0', '--log.format', 'json'], {
+      env: {
+        PATH: process.env.PATH!, NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'), M365_TENANT_NAME: 'rotated', M365_TENANT_ID: NORTHWIND.tenantId,
+        M365_CLIENT_ID: NORTHWIND.clientId, M365_CLIENT_SECRET_FILE: secretFile, M365_AUTHORITY_HOST: stack.sim.url, M365_GRAPH_ENDPOINT: stack.sim.url,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      const lines = (message: string) => stderr.split('\n').filter((line) => line.includes(`"msg":"${message}"`)).map((line) => JSON.parse(line) as Record<string, unknown>);
+      const url = await waitFor('the exporter to listen', () => lines('listening')[0]?.address as string | undefined, 15_000, 50);
+      const samples = async () => parseExposition(await (await fetch(`${url}/metrics`)).text());
+      await waitFor('the old secret to be refused', async () => value(await samples(), 'm365_exporter_token_error_info', { tenant: 'rotated', error_code: 'AADSTS7000215' }) === 1);
+      writeFileSync(secretFile, `${NORTHWIND.clientSecret}\n`);
+      child.kill('SIGHUP');
+      await waitFor('the rotated secret to sign in', async () => select(await samples(), 'm365_service_info', { tenant: 'rotated' }).length === 3);
+      expect(lines('configuration reloaded')).toMatchObject([{ source: 'environment', changed: ['rotated'], unchanged: 0 }]);
+      expect(stderr).not.toContain(NORTHWIND.clientSecret);
+      expect(stderr).not.toContain('the-old-secret');
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
   });
 });
