@@ -1,9 +1,10 @@
-# m365-health-exporter: multi-stage build, runs as the unprivileged "node" user. The runtime image holds dist/ and
-# production node_modules only.
+# m365-health-exporter: multi-stage build on Node.js 24 LTS. The runtime image is distroless (Node.js and its
+# libraries, no shell, no npm) and runs as its unprivileged "nonroot" user (uid 65532); it holds dist/ and production
+# node_modules only.
 #   docker build -t m365-health-exporter .                      # the exporter (default target)
 #   docker build --target simulator -t m365-graph-simulator .   # the simulated tenant used by docker-compose.yml
 
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
@@ -22,8 +23,9 @@ COPY simulator ./simulator
 RUN npm run build:simulator
 
 # The simulated tenant for the demo stack. It keeps the build stage's dev dependencies: selfsigned makes its TLS
-# certificate and is a dev dependency, since the exporter never needs it.
-FROM node:20-slim AS simulator
+# certificate and is a dev dependency, since the exporter never needs it. docker-compose.yml's healthcheck needs node
+# on the PATH, which node:24-slim has.
+FROM node:24-slim AS simulator
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build-simulator /app/package.json ./
@@ -34,14 +36,16 @@ USER node
 EXPOSE 8443
 ENTRYPOINT ["node", "dist-simulator/cli.js"]
 
-FROM node:20-slim AS runtime
+# Distroless images are built for Debian 13 only since Feb 2026 (GoogleContainerTools/distroless commit 5cd38c1e,
+# "Remove nodejs debian12 builds"); Node.js is /nodejs/bin/node there.
+FROM gcr.io/distroless/nodejs24-debian13:nonroot AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=prod-deps /app/package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-USER node
+USER nonroot
 EXPOSE 9877
-HEALTHCHECK --interval=30s --timeout=5s CMD ["node", "-e", "fetch('http://127.0.0.1:9877/-/healthy').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "dist/cli.js"]
+HEALTHCHECK --interval=30s --timeout=5s CMD ["/nodejs/bin/node", "-e", "fetch('http://127.0.0.1:9877/-/healthy').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["/nodejs/bin/node", "dist/cli.js"]
 CMD ["--config", "/etc/m365-health-exporter/config.yml"]

@@ -1,78 +1,255 @@
 /**
- * `npm run bench`: the built exporter against simulated fleets, as an MSP would run it. Measures the time until every
- * tenant's first refresh is done, scrape latency of /metrics and /probe, exposition size, series and memory, and
- * prints one JSON line per fleet size. No timing is asserted: numbers are for the closing notes and regressions.
- * BENCH_TENANTS=10,100,300 chooses the fleet sizes; BENCH_PROFILE=realistic gives every tenant the simulator's realistic
- * profile (40 services, 100 issues, 300 message-center posts) instead of the default 26 services with a little history.
+ * `npm run bench`: the built exporter against simulated fleets of realistic tenants (40 services, 40 issues of the
+ * last 7 days and 60 older, 300 message-center posts each), on the path Prometheus takes: every tenant refreshes
+ * between two scrapes. Every time is set against a baseline measured in the same run and process: a plain node:http
+ * server sending the same bytes from a Buffer (gzip: the same text gzipped once, served from a Buffer).
+ *
+ * Per fleet size: /metrics and /probe with and without gzip, with 1 and 4 concurrent scrapers, against the static
+ * serve; the longest /-/healthy answer during a scrape (the event loop the scrape leaves to everything else); RSS
+ * per tenant above a one-tenant fleet; time to ready. Results: one JSON line per size on stdout and
+ * bench/results/latest.json. No time is asserted.
+ *
+ * BENCH_TENANTS=1,50,500,1000 (default) chooses the sizes; BENCH_ROUNDS=3 the scrape rounds per size;
+ * BENCH_SOAK_MINUTES=N adds a soak at the largest size: a scrape every 15 s for N minutes, RSS sampled each minute.
+ * The simulator runs as its own process, so its work does not load the measuring process.
  */
-import { describe, expect, it } from 'vitest';
-import { parseExposition, select, value } from '../test/helpers/exposition.js';
-import { tenantConfig } from '../test/helpers/exporterProcess.js';
-import { startStack } from '../test/helpers/stack.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startExporter, type ExporterProcess } from '../test/helpers/exporterProcess.js';
+import { waitFor } from '../test/helpers/wait.js';
 
-const SIZES = (process.env.BENCH_TENANTS ?? '10,100,300').split(',').map(Number);
-const REALISTIC = process.env.BENCH_PROFILE === 'realistic';
-if (process.env.BENCH_PROFILE !== undefined && !REALISTIC) throw new Error(`BENCH_PROFILE must be 'realistic' or unset, got '${process.env.BENCH_PROFILE}'`);
-const SERVICES_PER_TENANT = REALISTIC ? 40 : 26;
+const SIZES = (process.env.BENCH_TENANTS ?? '1,50,500,1000').split(',').map(Number);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 0);
+const SIMULATOR_CLI = fileURLToPath(new URL('../dist-simulator/cli.js', import.meta.url));
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
+const OPENMETRICS_ACCEPT = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
-async function timed(times: number, fn: () => Promise<unknown>): Promise<{ medianMs: number; p95Ms: number; maxMs: number }> {
-  const durations: number[] = [];
-  for (let i = 0; i < times; i++) {
-    const started = performance.now();
-    await fn();
-    durations.push(performance.now() - started);
-  }
-  durations.sort((a, b) => a - b);
-  const at = (q: number) => Math.round(durations[Math.min(durations.length - 1, Math.floor(q * durations.length))]! * 10) / 10;
-  return { medianMs: at(0.5), p95Ms: at(0.95), maxMs: at(1) };
+const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+
+/** GET with the raw body (never inflated), timed from the request to the last byte. */
+function get(url: string, headers: Record<string, string> = {}): Promise<{ ms: number; body: Buffer; status: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    request(url, { agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ ms: performance.now() - started, body: Buffer.concat(chunks), status: res.statusCode! }));
+      res.on('error', reject);
+    }).on('error', reject).end();
+  });
 }
 
-/** Resident memory is the high-water mark (scrapes allocate ~2 bytes per exposition character); heap is what stays. */
-function memory(samples: ReturnType<typeof parseExposition>) {
-  const mib = (name: string) => Math.round(value(samples, name)! / 2 ** 20);
-  return { residentMemoryMiB: mib('process_resident_memory_bytes'), heapUsedMiB: mib('nodejs_heap_size_used_bytes') };
+/** The baseline: the same bytes from a Buffer, as fast as node:http can send them. */
+async function startStatic(): Promise<{ url: string; serve(text: Buffer, gzip: Buffer): void; stop(): Promise<void> }> {
+  let current: { text: Buffer; gzip: Buffer } = { text: Buffer.alloc(0), gzip: Buffer.alloc(0) };
+  const server: Server = createServer((req, res) => {
+    const body = /gzip/.test(req.headers['accept-encoding'] ?? '') ? current.gzip : current.text;
+    res.writeHead(200, {
+      'Content-Type': 'application/openmetrics-text; version=1.0.0; charset=utf-8',
+      'Content-Length': body.length,
+      ...(body === current.gzip && { 'Content-Encoding': 'gzip' }),
+    });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    serve: (text, gzip) => void (current = { text, gzip }),
+    stop: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
-describe('exporter at fleet scale', () => {
+interface SimulatorProcess {
+  url: string;
+  caCertPem: string;
+  tenants: Array<{ tenantId: string; clientId: string }>;
+  process: ChildProcess;
+}
+
+async function startSimulatorProcess(tenants: number, dir: string): Promise<SimulatorProcess> {
+  const caFile = join(dir, 'ca.pem');
+  const child = spawn(process.execPath, [SIMULATOR_CLI, '--port', '0', '--tenants', String(tenants), '--profile', 'realistic', '--no-throttling', '--ca-out', caFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const started = await waitFor('the simulator to start', () => {
+    if (child.exitCode !== null) throw new Error(`simulator exited with ${child.exitCode}`);
+    return out.includes('\n') ? (JSON.parse(out.split('\n')[0]!) as { url: string; tenants: SimulatorProcess['tenants'] }) : undefined;
+  }, 120_000, 100);
+  return { url: started!.url, caCertPem: readFileSync(caFile, 'utf8'), tenants: started!.tenants, process: child };
+}
+
+function stats(values: number[]): { median: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const round = (n: number) => Math.round(n * 10) / 10;
+  return { median: round(sorted[Math.floor(sorted.length / 2)]!), max: round(sorted.at(-1)!) };
+}
+
+/** Polls /-/healthy every 10 ms while `during` runs; the slowest answer is how long the exporter's event loop stalled. */
+async function healthDuring<T>(exporterUrl: string, during: () => Promise<T>): Promise<{ result: T; maxHealthyMs: number }> {
+  let running = true;
+  let maxHealthyMs = 0;
+  const poller = (async () => {
+    while (running) {
+      const { ms } = await get(`${exporterUrl}/-/healthy`);
+      maxHealthyMs = Math.max(maxHealthyMs, ms);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  const result = await during();
+  running = false;
+  await poller;
+  return { result, maxHealthyMs };
+}
+
+/** The exporter's value of an unlabelled sample, read from its text. */
+function sampleValue(text: string, name: string): number {
+  const match = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+/** The oldest last-success time of any tenant and collector, to prove every tenant refreshed between two scrapes. */
+function oldestLastSuccess(text: string): number {
+  let oldest = Infinity;
+  for (const match of text.matchAll(/^m365_exporter_collector_last_success_timestamp_seconds\{[^}]*\} (\S+)$/gm)) oldest = Math.min(oldest, Number(match[1]));
+  return oldest;
+}
+
+const results: unknown[] = [];
+let rssOneTenant: number | undefined;
+
+afterAll(() => {
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2)}\n`);
+  agent.destroy();
+});
+
+describe('exporter at fleet scale (realistic tenants)', () => {
   for (const size of SIZES) {
-    it(`${size} tenants × ${SERVICES_PER_TENANT} services`, async () => {
-      const tenants = Array.from({ length: size }, (_, i) => ({
-        name: `tenant${String(i).padStart(4, '0')}`,
-        tenantId: `0b0b0000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-        clientId: `c0c00000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-        clientSecret: 'bench-secret',
-        ...(REALISTIC && { profile: 'realistic' as const }),
-      }));
-      const stack = await startStack({
-        simulator: { tenants, enforceThrottling: false },
-        config: ({ sim }) => ({
-          refresh: { health: '5m', issues: '5m', messages: '15m' },
-          readyTimeout: '10m',
-          tenants: tenants.map((t) => tenantConfig(t.name, sim, t)),
-        }),
-        readyTimeoutMs: 300_000,
-      });
-      const { sim, exporter, readyMs } = stack;
+    it(`${size} tenants`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'm365-bench-'));
+      const sim = await startSimulatorProcess(size, dir);
+      const fixed = await startStatic();
+      // Every tenant refreshes each collector once per interval; scrapes are one interval plus a margin apart.
+      const intervalS = size >= 1000 ? 60 : size >= 500 ? 30 : 15;
+      let exporter: ExporterProcess | undefined;
       try {
-        const text = await exporter.scrape();
-        const samples = parseExposition(text);
-        expect(select(samples, 'm365_service_info')).toHaveLength(size * SERVICES_PER_TENANT);
-        const metrics = await timed(20, () => exporter.scrape());
-        const probe = await timed(50, () => exporter.scrape(`/probe?tenant=${tenants[0]!.name}`));
-        console.log(JSON.stringify({
+        const started = Date.now();
+        exporter = await startExporter({
+          refresh: { health: `${intervalS}s`, issues: `${intervalS}s`, messages: `${intervalS}s` },
+          readyTimeout: '30m',
+          tenants: sim.tenants.map((t, i) => ({
+            name: `tenant${String(i).padStart(4, '0')}`, tenantId: t.tenantId, clientId: t.clientId, clientSecret: 'simulator-secret',
+            authorityHost: sim.url, graphEndpoint: sim.url,
+          })),
+        }, sim.caCertPem);
+        const url = exporter.url;
+        await waitFor('every tenant to refresh', async () => (await fetch(`${url}/-/ready`)).ok, 1_800_000, 200);
+        const readyS = (Date.now() - started) / 1_000;
+
+        const times: Record<string, number[]> = {};
+        const add = (key: string, ms: number) => (times[key] ??= []).push(ms);
+        let healthyMaxMs = 0;
+        let refreshedBetweenScrapes = true;
+        let sizes = { textBytes: 0, gzipBytes: 0, staticGzipBytes: 0, samples: 0 };
+        let previousScrape = Date.now() / 1_000;
+        let rss = 0;
+        let heap = 0;
+        for (let round = 0; round < ROUNDS; round++) {
+          await new Promise((resolve) => setTimeout(resolve, (intervalS + 2) * 1_000));
+          // The path users hit: the first scrape after every tenant refreshed.
+          const { result: gz, maxHealthyMs } = await healthDuring(url, () => get(`${url}/metrics`, { Accept: OPENMETRICS_ACCEPT, 'Accept-Encoding': 'gzip' }));
+          healthyMaxMs = Math.max(healthyMaxMs, maxHealthyMs);
+          add('metricsGzip', gz.ms);
+          const plain = await get(`${url}/metrics`, { Accept: OPENMETRICS_ACCEPT, 'Accept-Encoding': 'identity' });
+          add('metricsText', plain.ms);
+          if (oldestLastSuccess(plain.body.toString()) < previousScrape - 1) refreshedBetweenScrapes = false;
+          previousScrape = Date.now() / 1_000;
+          rss = sampleValue(plain.body.toString(), 'process_resident_memory_bytes');
+          heap = sampleValue(plain.body.toString(), 'nodejs_heap_size_used_bytes');
+          const staticGzip = gzipSync(plain.body);
+          sizes = { textBytes: plain.body.length, gzipBytes: gz.body.length, staticGzipBytes: staticGzip.length, samples: plain.body.toString().split('\n').filter((l) => l && !l.startsWith('#')).length };
+          fixed.serve(plain.body, staticGzip);
+          add('staticGzip', (await get(fixed.url, { 'Accept-Encoding': 'gzip' })).ms);
+          add('staticText', (await get(fixed.url, { 'Accept-Encoding': 'identity' })).ms);
+
+          const four = async (target: string, encoding: string) => {
+            const t0 = performance.now();
+            await Promise.all(Array.from({ length: 4 }, () => get(target, { Accept: OPENMETRICS_ACCEPT, 'Accept-Encoding': encoding })));
+            return performance.now() - t0;
+          };
+          const { result: fourMs, maxHealthyMs: fourHealthy } = await healthDuring(url, () => four(`${url}/metrics`, 'gzip'));
+          healthyMaxMs = Math.max(healthyMaxMs, fourHealthy);
+          add('metricsGzip4', fourMs);
+          add('staticGzip4', await four(fixed.url, 'gzip'));
+
+          const probeUrl = `${url}/probe?tenant=tenant0000`;
+          const probe = await get(probeUrl, { Accept: OPENMETRICS_ACCEPT, 'Accept-Encoding': 'identity' });
+          add('probeText', probe.ms);
+          const probeGz = await get(probeUrl, { Accept: OPENMETRICS_ACCEPT, 'Accept-Encoding': 'gzip' });
+          add('probeGzip', probeGz.ms);
+          fixed.serve(probe.body, gzipSync(probe.body));
+          add('staticProbeText', (await get(fixed.url, { 'Accept-Encoding': 'identity' })).ms);
+          add('staticProbeGzip', (await get(fixed.url, { 'Accept-Encoding': 'gzip' })).ms);
+        }
+        if (size === 1) rssOneTenant = rss;
+        const median = (key: string) => stats(times[key]!).median;
+        const ratio = (a: string, b: string) => Math.round((median(a) / median(b)) * 100) / 100;
+        const result = {
           tenants: size,
-          profile: REALISTIC ? 'realistic' : 'default',
-          readyMs,
-          exposition: { bytes: text.length, samples: samples.length },
-          scrapeMetrics: metrics,
-          scrapeProbe: probe,
-          ...memory(await exporter.samples()),
-          tokenRequests: tenants.reduce((sum, t) => sum + sim.tenant(t.tenantId).tokenRequests, 0),
-          graphRequests: sim.requests.filter((r) => r.kind === 'graph').length,
-        }));
+          refreshIntervalS: intervalS,
+          rounds: ROUNDS,
+          readyS,
+          refreshedBetweenScrapes,
+          exposition: { ...sizes, textMiB: Math.round((sizes.textBytes / 2 ** 20) * 10) / 10 },
+          ms: Object.fromEntries(Object.keys(times).map((key) => [key, stats(times[key]!)])),
+          ratio: {
+            metricsGzip: ratio('metricsGzip', 'staticGzip'),
+            metricsText: ratio('metricsText', 'staticText'),
+            metricsGzip4: ratio('metricsGzip4', 'staticGzip4'),
+            probeGzip: ratio('probeGzip', 'staticProbeGzip'),
+            probeText: ratio('probeText', 'staticProbeText'),
+          },
+          maxHealthyDuringScrapeMs: Math.round(healthyMaxMs * 10) / 10,
+          rssMiB: Math.round(rss / 2 ** 20),
+          heapUsedMiB: Math.round(heap / 2 ** 20),
+          rssPerTenantMiB: rssOneTenant !== undefined && size > 1 ? Math.round(((rss - rssOneTenant) / (size - 1) / 2 ** 20) * 1000) / 1000 : undefined,
+          soak: undefined as unknown,
+        };
+        if (SOAK_MINUTES > 0 && size === Math.max(...SIZES)) {
+          const rssByMinute: number[] = [];
+          const end = Date.now() + SOAK_MINUTES * 60_000;
+          let nextSample = Date.now();
+          while (Date.now() < end) {
+            const scrape = await get(`${url}/metrics`, { Accept: OPENMETRICS_ACCEPT, 'Accept-Encoding': 'gzip' });
+            expect(scrape.status).toBe(200);
+            if (Date.now() >= nextSample) {
+              const self = (await get(`${url}/metrics`, { 'Accept-Encoding': 'identity' })).body.toString();
+              rssByMinute.push(Math.round(sampleValue(self, 'process_resident_memory_bytes') / 2 ** 20));
+              nextSample += 60_000;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 15_000));
+          }
+          result.soak = { minutes: SOAK_MINUTES, scrapeEveryS: 15, rssMiBByMinute: rssByMinute };
+        }
+        results.push(result);
+        console.log(JSON.stringify(result));
+        expect(sizes.samples).toBeGreaterThan(size * 1_000);
       } finally {
-        await stack.stop();
+        await exporter?.stop();
+        sim.process.kill('SIGTERM');
+        await fixed.stop();
+        rmSync(dir, { recursive: true, force: true });
       }
-    }, 900_000);
+    }, 3_600_000 + SOAK_MINUTES * 60_000);
   }
 });

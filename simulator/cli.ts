@@ -3,6 +3,7 @@
  * Standalone simulator (docker-compose, manual runs):
  *   node dist-simulator/cli.js --port 8443 --tenants 2 --scenario incident-lifecycle --ca-out ca.pem
  *   --settle-seconds N: Monitoring API late-data settle time (default 1200).
+ *   --profile realistic: 40 services, 100 issues and 300 message-center posts per tenant (benchmarks).
  * Tenant and client ids are deterministic. Without --client-secret-file every app accepts the secret
  * "simulator-secret": a documented demo value, not a secret. Prints {url, caFile, tenants} as JSON on stdout.
  */
@@ -18,6 +19,7 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '8443' },
     tenants: { type: 'string', default: '1' },
     services: { type: 'string', default: 'default' },
+    profile: { type: 'string' },
     scenario: { type: 'string' },
     'step-ms': { type: 'string', default: '15000' },
     'ca-out': { type: 'string' },
@@ -41,12 +43,13 @@ const guid = (prefix: string, i: number): string => `${prefix}-0000-4000-8000-${
 async function main(): Promise<void> {
   if (args.scenario && !SCENARIOS[args.scenario]) throw new Error(`unknown scenario '${args.scenario}'; known: ${Object.keys(SCENARIOS).join(', ')}`);
   const clientSecret = args['client-secret-file'] ? (await readFile(args['client-secret-file'], 'utf8')).trim() : DEMO_CLIENT_SECRET;
+  if (args.profile !== undefined && args.profile !== 'realistic') throw new Error(`--profile must be 'realistic', got '${args.profile}'`);
   const services = args.services === 'default' ? 'default' : positiveInt('services', args.services);
   const tenants: SimTenantSpec[] = Array.from({ length: positiveInt('tenants', args.tenants) }, (_, i) => ({
     tenantId: guid('5e1f0000', i + 1),
     clientId: guid('c11e0000', i + 1),
     clientSecret,
-    services,
+    ...(args.profile === 'realistic' ? { profile: 'realistic' as const } : { services }),
   }));
   const sim = await startSimulator({
     host: args.host,

@@ -67,7 +67,7 @@ export class Exporter {
   }
 
   get ready(): boolean {
-    return this.#tenants.every((t) => t.ready) || Date.now() - this.#startedAt >= this.#config.readyTimeout;
+    return this.#tenants.every((t) => t.ready && this.#exposition.rendered(t.name)) || Date.now() - this.#startedAt >= this.#config.readyTimeout;
   }
 
   async start(): Promise<string> {

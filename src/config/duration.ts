@@ -9,6 +9,13 @@ const UNIT_MS: Record<string, number> = {
 };
 
 /**
+ * The longest delay a Node.js timer holds is 2^31-1 ms (about 24.8 days); a longer one is set to 1 ms and fires at
+ * once (https://nodejs.org/api/timers.html#settimeoutcallback-delay-args), so `refresh: 30d` refreshed over and over.
+ * Durations that feed a timer stop below it, at a value that reads well in messages (test/config/limits.test.ts).
+ */
+export const TIMER_MAX_MS = 24 * UNIT_MS.d!;
+
+/**
  * Parses a Prometheus duration (`90s`, `1h30m`, `15m`, `7d`) into milliseconds.
  * Same grammar as Prometheus so the config reads like the rest of the user's monitoring stack.
  */
@@ -23,4 +30,17 @@ export function parseDuration(text: string): number {
   }
   if (total <= 0) throw new Error(`"${text}" must be longer than zero`);
   return total;
+}
+
+/** Milliseconds as the shortest Prometheus duration that says them exactly (`90000` → `1m30s`), for messages. */
+export function formatDuration(ms: number): string {
+  let left = ms;
+  let text = '';
+  for (const unit of ['d', 'h', 'm', 's', 'ms']) {
+    const size = UNIT_MS[unit]!;
+    const amount = Math.floor(left / size);
+    if (amount > 0) text += `${amount}${unit}`;
+    left -= amount * size;
+  }
+  return text || '0s';
 }

@@ -1,10 +1,11 @@
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { CLOUDS, type CloudName } from './clouds.js';
-import { DEFAULT_COLLECTORS, configSchema, type CollectorName, type RawConfig, type RawTenant } from './schema.js';
+import { OtelEnvError, otlpFromEnvironment } from './otelEnv.js';
+import { collectorsOf, configSchema, type CollectorName, type RawConfig, type RawTenant } from './schema.js';
 import { Secret } from './secret.js';
 
 export type Credential =
@@ -42,12 +43,43 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
   } catch (error) {
     throw new ConfigError(`${path}: cannot read config file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  const document = parseDocument(text, { prettyErrors: true });
+  const raw = expandEnvReferences(parseYaml(text, path), env, path, []);
+  return finish(raw, path, dirname(resolve(path)), env);
+}
+
+/**
+ * What a YAML syntax error means, by its code. yaml's own messages can quote the source (a code frame with
+ * prettyErrors, "Not a YAML token: <text>" without), and the broken line may be a `clientSecret:`; so the message
+ * is the position and this description, never text from the file.
+ */
+const YAML_ERRORS: Partial<Record<YAMLError['code'], string>> = {
+  BAD_DQ_ESCAPE: 'invalid escape sequence in a double-quoted value (single quotes keep backslashes as they are)',
+  BAD_INDENT: 'bad indentation, or a [ or { that is not closed',
+  BAD_SCALAR_START: 'a value starts with a reserved character (@ or `); quote it',
+  BLOCK_AS_IMPLICIT_KEY: 'a mapping inside a one-line value; quote a value that contains ": "',
+  DUPLICATE_KEY: 'the same key twice in one mapping',
+  MISSING_CHAR: 'a closing quote or bracket, a comma, or the "-" of a list item is missing',
+  MULTILINE_IMPLICIT_KEY: 'a key runs over several lines (a missing ":" or an unclosed quote before it)',
+  MULTIPLE_DOCS: 'more than one YAML document',
+  TAB_AS_INDENT: 'a tab in the indentation; indent with spaces',
+  UNEXPECTED_TOKEN: 'unexpected characters',
+};
+
+function parseYaml(text: string, path: string): unknown {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false });
   if (document.errors.length > 0) {
-    throw new ConfigError(`${path}: invalid YAML: ${document.errors.map((e) => e.message).join('; ')}`);
+    throw new ConfigError(document.errors.map((error) => {
+      const { line, col } = lineCounter.linePos(error.pos[0]);
+      const what = YAML_ERRORS[error.code] ?? error.code.toLowerCase().replace(/_/g, ' ');
+      return `${path}: invalid YAML at line ${line}, column ${col}: ${what}`;
+    }).join('\n'));
   }
-  const raw = expandEnvReferences(document.toJS() ?? {}, env, path, []);
-  return finish(raw, path, dirname(resolve(path)));
+  try {
+    return document.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch {
+    throw new ConfigError(`${path}: invalid YAML: too many aliases (more than 100 *references)`);
+  }
 }
 
 /** The single-tenant case, configured entirely through M365_* environment variables. */
@@ -66,7 +98,7 @@ export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Config 
   };
   const raw: Record<string, unknown> = { tenants: [Object.fromEntries(Object.entries(tenant).filter(([, v]) => v !== undefined && v !== ''))] };
   if (env.M365_LISTEN) raw.listen = env.M365_LISTEN;
-  return finish(raw, 'environment', process.cwd(), ENV_NAMES);
+  return finish(raw, 'environment', process.cwd(), env, ENV_NAMES);
 }
 
 const ENV_NAMES: Record<string, string> = {
@@ -76,9 +108,10 @@ const ENV_NAMES: Record<string, string> = {
   graphEndpoint: 'M365_GRAPH_ENDPOINT', listen: 'M365_LISTEN',
 };
 
-function finish(raw: unknown, source: string, baseDir: string, envNames?: Record<string, string>): Config {
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(formatIssues(source, parsed.error.issues, envNames));
+function finish(raw: unknown, source: string, baseDir: string, env: NodeJS.ProcessEnv, envNames?: Record<string, string>): Config {
+  const { config, otelSources } = withOtlpEnvironment(raw, env);
+  const parsed = configSchema.safeParse(config);
+  if (!parsed.success) throw new ConfigError(formatIssues(source, parsed.error.issues, envNames, otelSources));
   const { tenants, ...rest } = parsed.data;
   return {
     ...rest,
@@ -87,13 +120,60 @@ function finish(raw: unknown, source: string, baseDir: string, envNames?: Record
   };
 }
 
-export function formatIssues(source: string, issues: z.core.$ZodIssue[], envNames?: Record<string, string>): string {
+/**
+ * The `otlp:` section with what the OTEL_* variables add (src/config/otelEnv.ts): a key of the file wins, a header
+ * of the file wins over one of the same name (in any case) from the environment. An endpoint in the environment
+ * enables the push without an `otlp:` key; without one, the other variables only fill in an `otlp:` of the file.
+ */
+function withOtlpEnvironment(raw: unknown, env: NodeJS.ProcessEnv): { config: unknown; otelSources: Record<string, string> } {
+  let fromEnv;
+  try {
+    fromEnv = otlpFromEnvironment(env);
+  } catch (error) {
+    if (error instanceof OtelEnvError) throw new ConfigError(`environment: ${error.message}`);
+    throw error;
+  }
+  if (!fromEnv || raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { config: raw, otelSources: {} };
+  const file = (raw as Record<string, unknown>).otlp;
+  if (file === undefined ? fromEnv.values.endpoint === undefined : file === null || typeof file !== 'object' || Array.isArray(file)) {
+    return { config: raw, otelSources: {} };
+  }
+  const fileKeys = (file ?? {}) as Record<string, unknown>;
+  const otlp: Record<string, unknown> = { ...fromEnv.values, ...fileKeys };
+  // Where each value from the environment ended up, as formatPath names it, for messages.
+  const otelSources: Record<string, string> = {};
+  for (const [key, variable] of Object.entries(fromEnv.sources)) if (!(key in fileKeys)) otelSources[`otlp.${key}`] = variable;
+  let envHeaders = (fromEnv.values.headers ?? {}) as Record<string, string>;
+  const fileHeaders = fileKeys.headers;
+  if (fileHeaders !== null && typeof fileHeaders === 'object' && !Array.isArray(fileHeaders)) {
+    const named = new Set(Object.keys(fileHeaders).map((name) => name.toLowerCase()));
+    envHeaders = Object.fromEntries(Object.entries(envHeaders).filter(([name]) => !named.has(name.toLowerCase())));
+    otlp.headers = { ...envHeaders, ...fileHeaders };
+  }
+  for (const name of Object.keys(envHeaders)) otelSources[`otlp.headers.${name}`] = fromEnv.sources.headers!;
+  return { config: { ...raw, otlp }, otelSources };
+}
+
+export function formatIssues(source: string, issues: z.core.$ZodIssue[], envNames?: Record<string, string>, otelSources: Record<string, string> = {}): string {
   const lines = issues.map((issue) => {
-    const field = envNames ? envName(issue.path, envNames) : formatPath(issue.path);
-    const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    let field = envNames ? envName(issue.path, envNames) : formatPath(issue.path);
+    const variable = [3, 2].map((depth) => otelSources[formatPath(issue.path.slice(0, depth))]).find(Boolean);
+    if (variable) field = `${formatPath(issue.path)} (from ${variable})`;
+    const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : describe(issue);
     return `${source}: ${field ? `${field}: ` : ''}${message}`;
   });
   return lines.join('\n');
+}
+
+const EXPECTED: Record<string, string> = { object: 'a mapping of keys to values', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false' };
+
+/** zod's own wording ("Invalid input: expected object, received number") said as what is expected. */
+function describe(issue: z.core.$ZodIssue): string {
+  // A record key's own message (an HTTP header name) is nested under zod's "Invalid key in record".
+  if (issue.code === 'invalid_key' && issue.issues[0]) return describe(issue.issues[0]);
+  if (issue.code !== 'invalid_type' || !issue.message.startsWith('Invalid input')) return issue.message;
+  const expected = EXPECTED[issue.expected] ?? issue.expected;
+  return /received undefined$/.test(issue.message) ? `is required: ${expected}` : `must be ${expected}`;
 }
 
 function envName(path: PropertyKey[], names: Record<string, string>): string {
@@ -117,7 +197,7 @@ function resolveTenant(tenant: RawTenant, where: string, baseDir: string, envNam
     cloud: tenant.cloud,
     authorityHost: tenant.authorityHost ?? cloud.authorityHost,
     graphEndpoint: tenant.graphEndpoint ?? cloud.graphEndpoint,
-    collectors: tenant.collectors ?? [...DEFAULT_COLLECTORS, ...(tenant.serviceActivity ? ['serviceActivity' as const] : [])],
+    collectors: collectorsOf(tenant),
     serviceActivity: tenant.serviceActivity ?? [],
   };
 }

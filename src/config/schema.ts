@@ -1,53 +1,106 @@
 import { z } from 'zod';
-import { CLOUD_NAMES } from './clouds.js';
-import { parseDuration } from './duration.js';
+import { CLOUDS, CLOUD_NAMES } from './clouds.js';
+import { TIMER_MAX_MS, formatDuration, parseDuration } from './duration.js';
 import { Secret } from './secret.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../logger.js';
 import { SERVICE_ACTIVITY_WORKLOADS, selectServiceActivityFunctions } from '../model/serviceActivityFunctions.js';
 
-const duration = z.union([z.string(), z.number()]).transform((text, ctx) => {
-  if (typeof text === 'number') {
-    ctx.addIssue({ code: 'custom', message: `${text} has no unit; write it as a duration such as ${text}s or ${text}m` });
-    return z.NEVER;
-  }
-  try {
-    return parseDuration(text);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+const SECOND = 1_000;
+const DAY = 86_400_000;
+const TIMER_LIMIT = 'a Node.js timer cannot wait longer than 2^31-1 ms, about 24.8 days';
+
+/**
+ * A Prometheus duration in milliseconds within [min, max]; a value outside is refused with a message naming the
+ * limit, so every value --check-config accepts also runs (test/config/load.test.ts "refuses durations ...").
+ * Durations that feed a timer keep the default maximum, TIMER_MAX_MS.
+ */
+function durationWithin(min: number, max: number, maxReason = TIMER_LIMIT) {
+  return z.unknown().transform((value, ctx): number => {
+    const refuse = (message: string) => {
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    };
+    if (value === undefined || value === null) return refuse('is required: a duration such as 30s, 15m, 1h30m or 7d');
+    if (typeof value === 'number') return refuse(`${value} has no unit; write it as a duration such as ${value}s or ${value}m`);
+    if (typeof value !== 'string') return refuse('must be a duration such as 30s, 15m, 1h30m or 7d');
+    let ms: number;
+    try {
+      ms = parseDuration(value);
+    } catch (error) {
+      return refuse((error as Error).message);
+    }
+    if (ms < min) return refuse(`"${value}" is shorter than the minimum, ${formatDuration(min)}`);
+    if (ms > max) return refuse(`"${value}" is longer than the maximum, ${formatDuration(max)}${maxReason ? ` (${maxReason})` : ''}`);
+    return ms;
+  });
+}
+
+/** Any duration a timer waits for: at least 1s, at most TIMER_MAX_MS. */
+const duration = durationWithin(SECOND, TIMER_MAX_MS);
+
+/** A whole number in [min, max]; one message for every way to miss it, naming the range. */
+function integerWithin(min: number, max: number, why = '') {
+  const message = `must be a whole number from ${min} to ${max}${why ? ` (${why})` : ''}`;
+  return z.int({ error: message }).min(min, message).max(max, message);
+}
+
+/** One of `values`, each with what it means; the message lists them all. */
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, meaning: Partial<Record<T[number], string>> = {}) {
+  const listed = values.map((value) => (meaning[value as T[number]] ? `${value} (${meaning[value as T[number]]})` : value));
+  return z.enum(values, { error: `must be one of ${listed.join(', ')}` });
+}
+
+/** A required string; missing and wrong both say what is expected. */
+function requiredString(expected: string) {
+  return z.string({ error: (issue) => (issue.input === undefined ? `is required: ${expected}` : `must be ${expected}`) });
+}
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DOMAIN = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const httpsUrl = z
   .url({ protocol: /^https$/, error: 'must be an https:// URL' })
   .transform((url) => url.replace(/\/+$/, ''));
+
+/** @default 1h: an hour without a successful refresh is an outage of the exporter, not a delay. */
+export const DEFAULT_MAX_STALENESS_MS = 3_600_000;
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
 
 export const COLLECTOR_NAMES = ['health', 'issues', 'messages', 'serviceActivity'] as const;
 /** Collectors a tenant runs when its config does not list them; serviceActivity needs `serviceActivity:`. */
 export const DEFAULT_COLLECTORS = ['health', 'issues', 'messages'] as const;
 export type CollectorName = (typeof COLLECTOR_NAMES)[number];
 
+const TENANT_ID = 'a directory (tenant) GUID or a verified domain such as contoso.onmicrosoft.com';
+const CLOUD_OFFERINGS = Object.fromEntries(CLOUD_NAMES.map((name) => [name, CLOUDS[name].offering]));
+
 export const tenantSchema = z
   .strictObject({
-    name: z
-      .string()
+    name: requiredString('a name for the tenant label')
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be 1-63 letters, digits, "_", "." or "-" (it becomes the tenant label)'),
-    tenantId: z.string().refine((id) => GUID.test(id) || DOMAIN.test(id), 'must be a directory (tenant) GUID or a verified domain such as contoso.onmicrosoft.com'),
-    clientId: z.string().regex(GUID, 'must be the application (client) GUID of the app registration'),
-    clientSecret: z.string().min(1).optional(),
-    clientSecretFile: z.string().min(1).optional(),
-    clientCertificateFile: z.string().min(1).optional(),
-    clientSecretExpiresAt: z.iso.datetime({ offset: true }).or(z.iso.date()).optional()
+    tenantId: requiredString(TENANT_ID).refine((id) => GUID.test(id) || DOMAIN.test(id), `must be ${TENANT_ID}`),
+    clientId: requiredString('the application (client) GUID of the app registration')
+      .regex(GUID, 'must be the application (client) GUID of the app registration'),
+    clientSecret: z.string({ error: 'must be a string' }).min(1, 'must not be empty').optional(),
+    clientSecretFile: z.string({ error: 'must be a file path' }).min(1, 'must not be empty').optional(),
+    clientCertificateFile: z.string({ error: 'must be a file path' }).min(1, 'must not be empty').optional(),
+    clientSecretExpiresAt: z
+      .string({ error: 'must be an ISO 8601 date or date-time, such as 2027-03-31 or 2027-03-31T12:00:00Z' })
+      .refine(
+        (text) => (ISO_DATE.test(text) ? z.iso.date() : z.iso.datetime({ offset: true })).safeParse(text).success,
+        'must be an ISO 8601 date or date-time, such as 2027-03-31 or 2027-03-31T12:00:00Z',
+      )
+      .optional()
       .describe('When the app secret expires, so an alert fires before the exporter goes blind'),
-    cloud: z.enum(CLOUD_NAMES).default('global'),
+    cloud: oneOf(CLOUD_NAMES, CLOUD_OFFERINGS).default('global'),
     authorityHost: httpsUrl.optional(),
     graphEndpoint: httpsUrl.optional(),
-    collectors: z.array(z.enum(COLLECTOR_NAMES)).min(1).optional(),
+    collectors: z.array(oneOf(COLLECTOR_NAMES), { error: `must be a list of collectors: ${COLLECTOR_NAMES.join(', ')}` })
+      .min(1, `must list at least one of ${COLLECTOR_NAMES.join(', ')}`)
+      .optional(),
     serviceActivity: z
-      .array(z.string().min(1))
-      .min(1)
+      .array(z.string({ error: 'must be a workload or function name' }).min(1, 'must not be empty'), { error: 'must be a list of workloads or functions, or [all]' })
+      .min(1, 'must list at least one workload or function, or "all"')
       .superRefine((selection, ctx) => {
         const { unknown } = selectServiceActivityFunctions(selection);
         if (unknown.length > 0) {
@@ -70,6 +123,11 @@ export const tenantSchema = z
     }
   });
 
+/** The collectors a tenant runs: its list, or the defaults plus serviceActivity when it selects Monitoring API functions. */
+export function collectorsOf(tenant: Pick<RawTenant, 'collectors' | 'serviceActivity'>): CollectorName[] {
+  return tenant.collectors ?? [...DEFAULT_COLLECTORS, ...(tenant.serviceActivity ? ['serviceActivity' as const] : [])];
+}
+
 /** host:port, :port or [v6]:port; the port 0-65535 (0: any free port). */
 const LISTEN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):(6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|\d{1,4})$/;
 
@@ -88,8 +146,10 @@ export const configSchema = z.strictObject({
       serviceActivity: duration.default(300_000),
     })
     .prefault({}),
-  issueRetention: duration.default(7 * 86_400_000).describe('How long resolved issues stay exported (post-incident reviews)'),
+  issueRetention: durationWithin(SECOND, 365 * DAY, '').default(7 * DAY).describe('How long resolved issues stay exported (post-incident reviews)'),
   readyTimeout: duration.default(60_000),
+  maxStaleness: durationWithin(SECOND, 365 * DAY, '').default(DEFAULT_MAX_STALENESS_MS)
+    .describe('A collector that has not refreshed successfully for this long stops exporting its data series'),
   graph: z
     .strictObject({
       timeout: duration.default(30_000),
@@ -102,8 +162,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   requestBudget: z
     .strictObject({
-      perMinute: z.int().min(1).max(240, 'Graph allows at most 240 requests per minute per app and tenant').default(240),
-      perHour: z.int().min(1).max(800, 'Graph allows at most 800 requests per hour per app and tenant').default(800),
+      perMinute: integerWithin(1, 240, 'Graph allows at most 240 requests per minute per app and tenant').default(240),
+      perHour: integerWithin(1, 800, 'Graph allows at most 800 requests per hour per app and tenant').default(800),
     })
     .prefault({})
     .describe('Graph service-communications throttling limits, per app per tenant'),
@@ -112,30 +172,38 @@ export const configSchema = z.strictObject({
       aggregationInterval: z
         .union([z.literal(5), z.literal(10), z.literal(15), z.literal(30)], { error: 'must be 5, 10, 15 or 30 (minutes), as the Monitoring API allows' })
         .default(5),
-      settleDelay: duration.default(1_800_000).describe('A bucket counts as final this long after it ends; until then it is re-read'),
-      lookback: duration.default(3_600_000).describe('How far back the first read of a function goes'),
+      settleDelay: durationWithin(SECOND, 7 * DAY, 'buckets must settle well within the 30 days the Monitoring API reaches back')
+        .default(1_800_000).describe('A bucket counts as final this long after it ends; until then it is re-read'),
+      lookback: durationWithin(SECOND, 30 * DAY, 'the Monitoring API reaches back at most 30 days')
+        .default(3_600_000).describe('How far back the first read of a function goes'),
       recheckDisabled: duration.default(3_600_000).describe('How often a function disabled by 403/404 is tried again'),
-      requestsPerMinute: z.int().min(1).max(600).default(60),
+      requestsPerMinute: integerWithin(1, 600).default(60),
     })
     .prefault({}),
   otlp: z
     .strictObject({
       endpoint: z
-        .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL, e.g. http://otel-collector:4318/v1/metrics' })
+        .url({
+          protocol: /^https?$/,
+          error: (issue) => (issue.input === undefined
+            ? 'is required: the URL of the OTLP/HTTP metrics endpoint, e.g. http://otel-collector:4318/v1/metrics (or set OTEL_EXPORTER_OTLP_ENDPOINT)'
+            : 'must be an http:// or https:// URL, e.g. http://otel-collector:4318/v1/metrics'),
+        })
         .refine((url) => new URL(url).pathname !== '/', 'must include the path, e.g. http://otel-collector:4318/v1/metrics (the URL is used as given)'),
-      protocol: z.enum(['http/protobuf', 'http/json']).default('http/protobuf'),
-      compression: z.enum(['none', 'gzip']).default('none').describe('gzip shrinks large fleets\' exports about tenfold'),
+      protocol: z.enum(OTLP_PROTOCOLS, { error: 'must be http/protobuf or http/json (OTLP over HTTP; gRPC is not supported)' }).default('http/protobuf'),
+      compression: oneOf(['none', 'gzip']).default('none').describe('gzip shrinks large fleets\' exports about tenfold'),
       headers: z
         .record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name'), z.string().transform((value) => new Secret(value)))
         .default({})
         .describe('Sent with every export; values are secrets (use ${VAR} references)'),
       interval: duration.default(60_000),
-      timeout: duration.default(10_000).describe('Per export, retries included'),
+      timeout: duration.optional().describe('Per export, retries included; default 10s, or the interval when shorter'),
     })
-    .refine((otlp) => otlp.timeout <= otlp.interval, { path: ['timeout'], message: 'must not exceed interval (an export must end before the next one starts)' })
+    .refine((otlp) => otlp.timeout === undefined || otlp.timeout <= otlp.interval, { path: ['timeout'], message: 'must not exceed interval (an export must end before the next one starts)' })
+    .transform(({ timeout, ...otlp }) => ({ ...otlp, timeout: timeout ?? Math.min(10_000, otlp.interval) }))
     .optional(),
   tenants: z
-    .array(tenantSchema)
+    .array(tenantSchema, { error: (issue) => (issue.input === undefined ? 'is required: a list of tenants' : 'must be a list of tenants') })
     .min(1, 'must list at least one tenant')
     .superRefine((tenants, ctx) => {
       const seen = new Set<string>();
@@ -144,6 +212,18 @@ export const configSchema = z.strictObject({
         seen.add(tenant.name);
       });
     }),
+}).superRefine((config, ctx) => {
+  // Data older than one refresh interval is normal between refreshes; maxStaleness says when it is no longer true.
+  const used = new Set(config.tenants.flatMap((tenant) => collectorsOf(tenant)));
+  const [longest] = COLLECTOR_NAMES.filter((name) => used.has(name)).sort((a, b) => config.refresh[b] - config.refresh[a]);
+  if (longest && config.maxStaleness < config.refresh[longest]) {
+    const needed = formatDuration(config.refresh[longest]);
+    ctx.addIssue({
+      code: 'custom',
+      path: ['maxStaleness'],
+      message: `${formatDuration(config.maxStaleness)} is shorter than refresh.${longest} (${needed}); set it (default ${formatDuration(DEFAULT_MAX_STALENESS_MS)}) to at least ${needed}, better a few refresh intervals, so that one failed refresh keeps the data`,
+    });
+  }
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -1,4 +1,5 @@
 import type { Labels, SampleWriter } from '../collectors/types.js';
+import { capLabelValue } from '../model/labels.js';
 import type { MetricDefinition } from '../model/metrics.js';
 
 /**
@@ -47,12 +48,16 @@ export function renderHeader(family: FamilyHeader, format: ExpositionFormat): st
   return `# HELP ${name} ${escapeHelp(family.help, format)}\n# TYPE ${name} ${family.type}\n`;
 }
 
-/** One sample line; `fixed` is the already rendered label prefix shared by a tenant's samples (`tenant="x"`). */
+/**
+ * One sample line; `fixed` is the already rendered label prefix shared by a tenant's samples (`tenant="x"`). Label
+ * values are capped (src/model/labels.ts) as the OTLP gather caps them.
+ */
 export function renderSample(name: string, fixed: string, labels: Labels, value: number): string {
   let line = `${name}{${fixed}`;
   let first = fixed === '';
   for (const key in labels) {
-    line += `${first ? '' : ','}${key}="${escapeLabelValue(labels[key]!)}"`;
+    // String(): prom-client's families (the exporter-wide ones) carry numbers too, such as histogram bounds.
+    line += `${first ? '' : ','}${key}="${escapeLabelValue(capLabelValue(String(labels[key])))}"`;
     first = false;
   }
   return first ? `${name} ${formatValue(value)}\n` : `${line}} ${formatValue(value)}\n`;
@@ -67,7 +72,7 @@ export class LineWriter implements SampleWriter {
   readonly #fixed: string;
 
   constructor(fixedLabels: Labels = {}) {
-    this.#fixed = Object.entries(fixedLabels).map(([key, value]) => `${key}="${escapeLabelValue(value)}"`).join(',');
+    this.#fixed = Object.entries(fixedLabels).map(([key, value]) => `${key}="${escapeLabelValue(capLabelValue(value))}"`).join(',');
   }
 
   add(metric: MetricDefinition, labels: Labels, value: number, suffix = ''): void {

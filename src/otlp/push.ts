@@ -4,7 +4,7 @@ import { ExportResultCode, hrTime, millisToHrTime, type ExportResult } from '@op
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { OTLPMetricExporter as JsonExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as ProtobufExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
   DataPointType,
@@ -22,7 +22,7 @@ import type { Counter } from 'prom-client';
 import type { Secret } from '../config/secret.js';
 import type { Logger } from '../logger.js';
 
-/** The `otlp:` section of the config. */
+/** The `otlp:` section of the config, with what the OTEL_EXPORTER_OTLP_* variables add (src/config/otelEnv.ts). */
 export interface OtlpOptions {
   /** Full URL of the OTLP/HTTP metrics endpoint, used as given (e.g. `http://otel-collector:4318/v1/metrics`). */
   endpoint: string;
@@ -34,7 +34,7 @@ export interface OtlpOptions {
   headers: Record<string, Secret>;
   /** Milliseconds between exports. @default 60000 */
   interval: number;
-  /** Milliseconds one export may take, retries included; at most `interval`. @default 10000 */
+  /** Milliseconds one export may take, retries included; at most `interval`. @default 10000, or `interval` when shorter */
   timeout: number;
 }
 
@@ -69,8 +69,11 @@ const SERVICE_NAME = 'm365-health-exporter';
  */
 export function startOtlpPush(options: OtlpOptions, { gather, exportsTotal, logger, serviceVersion }: OtlpPushDependencies): OtlpPush {
   // A new id per process: cumulative counters restart with the process, so each run is its own instance.
-  const resourceAttributes = { 'service.name': SERVICE_NAME, 'service.version': serviceVersion, 'service.instance.id': randomUUID() };
-  const resource = resourceFromAttributes(resourceAttributes);
+  const defaults = { 'service.name': SERVICE_NAME, 'service.version': serviceVersion, 'service.instance.id': randomUUID() };
+  // OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (the SDK's envDetector) add to these and win over them, as the
+  // spec asks: https://opentelemetry.io/docs/specs/otel/resource/sdk/#specifying-resource-information-via-an-environment-variable
+  const resource = resourceFromAttributes(defaults).merge(detectResources({ detectors: [envDetector] }));
+  const resourceAttributes = resource.attributes;
   const log = logger.child({ otlp: { endpoint: redactUrl(options.endpoint), protocol: options.protocol, compression: options.compression } });
   for (const result of ['success', 'failure']) exportsTotal.inc({ result }, 0);
 
@@ -229,8 +232,10 @@ function describeError(error: unknown): string {
   return typeof code === 'number' ? `HTTP ${code} ${error.message}${answer}` : error.message;
 }
 
+/** The endpoint as it may be logged: without user info and query, either of which can carry a credential. */
 function redactUrl(url: string): string {
   const parsed = new URL(url);
   if (parsed.username || parsed.password) parsed.username = parsed.password = '';
+  if (parsed.search) parsed.search = '?redacted';
   return parsed.toString();
 }

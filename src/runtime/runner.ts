@@ -12,12 +12,23 @@ export interface RunnerContext {
   logger: Logger;
   /** The tenant's services as health last saw them (issues need their ids). */
   view(): TenantView;
+  /** Without a successful refresh for this long, a collector's data series are no longer written. */
+  maxStalenessMs: number;
+  /** Milliseconds since the epoch. @default Date.now */
+  now?: () => number;
 }
 
 /**
  * Runs one collector of one tenant, as node_exporter's `execute()` runs its collectors: times each refresh, keeps the
  * last good snapshot when a refresh fails, counts failures by reason, and writes the outcome self-metrics. The
  * collector only fetches and writes samples.
+ *
+ * The last good snapshot is exported for at most `maxStalenessMs` after the last successful refresh (or the start,
+ * when there was none): the first failed refresh after that withholds it, so no half-true series stays exported
+ * forever, while `writeOutcome` goes on (success 0, the last success time) for M365DataStale. The snapshot itself is
+ * kept for the next fetch (issues compare with it, serviceActivity resumes from it). Deciding at a refresh, not by
+ * the clock, keeps the change inside the refresh that `version` and the tenant's announcement already cover, so
+ * /metrics and OTLP drop the data together; it comes at most one interval late.
  */
 export class Runner<Snapshot = unknown, Settings = unknown> {
   #snapshot?: Snapshot;
@@ -28,6 +39,10 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
   #durationSeconds?: number;
   #lastSuccess?: Date;
   #version = 0;
+  readonly #now: () => number;
+  readonly #startedAt: number;
+  /** No successful refresh for maxStaleness, as of the latest refresh: the data is not written. */
+  #withheld = false;
 
   constructor(
     readonly collector: Collector<Snapshot, Settings>,
@@ -36,6 +51,8 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
     private readonly context: RunnerContext,
   ) {
     for (const reason of ERROR_REASONS) context.live.count(METRICS.collectorErrors, { collector: collector.name, reason }, 0);
+    this.#now = context.now ?? Date.now;
+    this.#startedAt = this.#now();
   }
 
   get name(): string {
@@ -55,7 +72,7 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
   async refresh(signal: AbortSignal): Promise<void> {
     const { tenantName, connection, live, logger } = this.context;
     const started = performance.now();
-    const now = new Date();
+    const now = new Date(this.#now());
     let partialFailures = 0;
     const recordFailure = (error: Error, message: string) => {
       const reason = reasonOf(error);
@@ -83,7 +100,7 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
       this.#snapshot = snapshot;
       this.#fetchedAt = now;
       this.#success = partialFailures === 0;
-      if (this.#success) this.#lastSuccess = new Date();
+      if (this.#success) this.#lastSuccess = new Date(this.#now());
     } catch (error) {
       if (signal.aborted) return;
       this.#success = false;
@@ -91,13 +108,18 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
     } finally {
       this.#attempted = true;
       this.#durationSeconds = (performance.now() - started) / 1_000;
+      const withheld = this.#success === false && this.#now() - (this.#lastSuccess?.getTime() ?? this.#startedAt) > this.context.maxStalenessMs;
+      if (withheld && !this.#withheld && this.#snapshot !== undefined) {
+        logger.warn({ tenant: tenantName, collector: this.name, maxStalenessMs: this.context.maxStalenessMs }, 'no successful refresh for maxStaleness; its data series are no longer exported');
+      }
+      this.#withheld = withheld;
       this.#version++;
     }
   }
 
-  /** The samples of the last good snapshot (nothing before the first success). */
+  /** The samples of the last good snapshot: nothing before the first success, nothing while withheld. */
   writeData(out: SampleWriter, view: TenantView): void {
-    if (this.#snapshot !== undefined) this.collector.write(this.#snapshot, view, out, this.#fetchedAt, this.settings);
+    if (this.#snapshot !== undefined && !this.#withheld) this.collector.write(this.#snapshot, view, out, this.#fetchedAt, this.settings);
   }
 
   /** Success, duration, last success and interval of this collector. */

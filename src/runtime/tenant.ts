@@ -53,7 +53,7 @@ export class Tenant {
   constructor(readonly config: TenantConfig, global: Config, logger: Logger) {
     this.name = config.name;
     this.connection = new Connection(config, global, this.#live, logger);
-    const context = { tenantName: this.name, connection: this.connection, live: this.#live, logger, view: () => this.#view() };
+    const context = { tenantName: this.name, connection: this.connection, live: this.#live, logger, view: () => this.#view(), maxStalenessMs: global.maxStaleness };
     this.runners = config.collectors.map((name) => new Runner(COLLECTORS[name], settingsOf(name, config, global), global.refresh[name], context));
     const connection = this.connection;
     const live = this.#live;

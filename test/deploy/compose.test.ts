@@ -132,12 +132,21 @@ describe('Dockerfile', () => {
   const dockerfile = read('Dockerfile');
   const stages = dockerfile.split(/^(?=FROM )/m).filter((s) => s.startsWith('FROM'));
 
-  it('is multi-stage on a small Node 20 base: npm ci, build, prune dev dependencies', () => {
+  it('is multi-stage on Node.js 24 LTS: npm ci and build on node:24-slim, prune dev dependencies, run on distroless', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(stage).toMatch(/^FROM (node:20-(slim|alpine)|build) AS /);
+    for (const stage of stages) expect(stage).toMatch(/^FROM (node:24-slim|gcr\.io\/distroless\/nodejs24-debian13:nonroot|build) AS /);
+    expect(stages.at(-1)).toMatch(/^FROM gcr\.io\/distroless\/nodejs24-debian13:nonroot AS runtime$/m);
     expect(dockerfile).toMatch(/RUN npm ci/);
     expect(dockerfile).toMatch(/RUN npm run build/);
     expect(dockerfile).toMatch(/RUN npm prune --omit=dev/);
+  });
+
+  it('builds and runs on a Node.js major that package.json supports and CI tests', () => {
+    const majors = new Set([...dockerfile.matchAll(/^FROM (?:node:|gcr\.io\/distroless\/nodejs)(\d+)/gm)].map((m) => m[1]));
+    expect([...majors]).toEqual(['24']);
+    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    expect(engines.split('||').map((range) => range.trim().match(/^\^(\d+)\./)?.[1])).toContain('24');
+    expect(read('.ci/run')).toMatch(/npm pack --silent "node-linux-\$\(node -p process\.arch\)@24"/);
   });
 
   it('runs the default (last) stage and the simulator as a non-root user, from the built dist/', () => {
@@ -149,7 +158,10 @@ describe('Dockerfile', () => {
       expect(['root', '0']).not.toContain(user);
     }
     expect(runtime).toContain('--from=prod-deps /app/node_modules');
-    expect(runtime).toMatch(/ENTRYPOINT \["node", "dist\/cli.js"\]/);
+    // Distroless has no shell and no node on the PATH: exec form with the image's own binary.
+    expect(runtime).toMatch(/^ENTRYPOINT \["\/nodejs\/bin\/node", "dist\/cli.js"\]$/m);
+    expect(runtime).toMatch(/^HEALTHCHECK .* CMD \["\/nodejs\/bin\/node", "-e", /m);
+    expect(runtime).not.toMatch(/^RUN /m);
   });
 
   it('keeps the simulator out of the runtime image: it runs from its own build, with the dev dependencies it needs', () => {

@@ -56,12 +56,14 @@ describe('ExpositionStore', () => {
     const a = fakeTenant('a', 3);
     const store = new ExpositionStore(new Registry());
     store.add(a.tenant);
+    await store.settled();
     expect(a.writes.data).toBe(1);
     await store.body({ format: 'text', gzip: false });
     await store.body({ format: 'text', gzip: true, tenant: 'a' });
     expect(a.writes.data).toBe(1);
     expect(a.writes.volatile).toBe(2);
     a.refresh(5);
+    await store.settled();
     expect(a.writes.data).toBe(2);
     const text = Buffer.concat(await store.body({ format: 'text', gzip: false, tenant: 'a' })).toString();
     expect(select(parseExposition(text), 'm365_service_operational')).toHaveLength(5);
@@ -74,6 +76,7 @@ describe('ExpositionStore', () => {
     const store = new ExpositionStore(new Registry());
     store.add(a.tenant);
     store.add(b.tenant);
+    await store.settled();
     const text = Buffer.concat(await store.body({ format: 'text', gzip: false })).toString();
     expect(text.match(/^# TYPE m365_service_operational gauge$/gm)).toHaveLength(1);
     const family = text.slice(text.indexOf('# TYPE m365_service_operational'), text.indexOf('# HELP', text.indexOf('# TYPE m365_service_operational')));
@@ -83,6 +86,7 @@ describe('ExpositionStore', () => {
       'm365_service_operational{tenant="b",service_id="svc0"} 0',
     ]);
     b.refresh(0);
+    await store.settled();
     const after = parseExposition(Buffer.concat(await store.body({ format: 'text', gzip: false })).toString());
     expect(select(after, 'm365_service_operational', { tenant: 'b' })).toEqual([]);
     expect(select(after, 'm365_service_operational', { tenant: 'a' })).toHaveLength(2);
@@ -91,6 +95,7 @@ describe('ExpositionStore', () => {
   it('serves gzip as concatenated members that inflate to exactly the plain text', async () => {
     const store = new ExpositionStore(new Registry());
     for (let i = 0; i < 5; i++) store.add(fakeTenant(`t${i}`, 40).tenant);
+    await store.settled();
     const plain = Buffer.concat(await store.body({ format: 'openmetrics', gzip: false })).toString();
     const gzipped = Buffer.concat(await store.body({ format: 'openmetrics', gzip: true }));
     expect(gunzipSync(gzipped).toString()).toBe(plain);
@@ -120,6 +125,7 @@ describe('HTTP serving', () => {
   beforeAll(async () => {
     const store = new ExpositionStore(new Registry());
     store.add(fakeTenant('contoso', 40).tenant);
+    await store.settled();
     const app = createApp({
       exposition: store, tenantNames: () => ['contoso'], isReady: () => true, version: '0.0.0',
       security: new WebSecurity({ logger: pino({ enabled: false }), onSecrets: () => undefined }), reload: async () => ({ ok: true }),
@@ -154,5 +160,35 @@ describe('HTTP serving', () => {
     expect(probe).toContain('# TYPE m365_exporter_graph_requests_total counter\n');
     expect(probe).not.toContain('# EOF');
     expect(probe).not.toContain('m365_exporter_build_info');
+  });
+});
+
+describe('ExpositionStore under change', () => {
+  it('keeps serving the previous rendering until the new one is compressed, and never a mix', async () => {
+    const a = fakeTenant('a', 10);
+    const store = new ExpositionStore(new Registry());
+    store.add(a.tenant);
+    await store.settled();
+    a.refresh(20);
+    // Before the render (queued) and its compression (thread pool) finish, a scrape sees the complete old rendering.
+    const during = parseExposition(Buffer.concat(await store.body({ format: 'text', gzip: false })).toString());
+    expect([10, 20]).toContain(select(during, 'm365_service_operational').length);
+    await store.settled();
+    const after = parseExposition(gunzipSync(Buffer.concat(await store.body({ format: 'text', gzip: true }))).toString());
+    expect(select(after, 'm365_service_operational')).toHaveLength(20);
+  });
+
+  it('renders changes that arrive while earlier renders are still compressing', async () => {
+    const a = fakeTenant('a', 1);
+    const store = new ExpositionStore(new Registry());
+    store.add(a.tenant);
+    for (let n = 2; n <= 30; n++) {
+      a.refresh(n);
+      if (n % 3 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await store.settled();
+    const text = Buffer.concat(await store.body({ format: 'text', gzip: false })).toString();
+    expect(select(parseExposition(text), 'm365_service_operational')).toHaveLength(30);
+    expect(store.rendered('a')).toBe(true);
   });
 });

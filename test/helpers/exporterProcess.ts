@@ -35,8 +35,10 @@ export interface ExporterProcess {
 /**
  * Runs the built exporter (dist/cli.js) as a real child process, trusting the simulator's CA as a user would. Tests
  * start it through ./stack.ts, which also starts what it talks to; `stop()` removes its temporary config directory.
+ * OTEL_* variables of the test's own environment are not passed on (they configure the OTLP push); `env` adds
+ * variables for this process.
  */
-export async function startExporter(config: Record<string, unknown>, caCertPem: string, extraArgs: string[] = [], client: ExporterClient = {}): Promise<ExporterProcess> {
+export async function startExporter(config: Record<string, unknown>, caCertPem: string, extraArgs: string[] = [], env: Record<string, string> = {}, client: ExporterClient = {}): Promise<ExporterProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'm365-exporter-'));
   const configPath = join(dir, 'config.yml');
   const caPath = join(dir, 'ca.pem');
@@ -44,7 +46,7 @@ export async function startExporter(config: Record<string, unknown>, caCertPem: 
   writeFileSync(caPath, caCertPem);
   // JSON logs, which the tests parse; the default is logfmt.
   const child = spawn(process.execPath, [CLI, '--config.file', configPath, '--web.listen-address', '127.0.0.1:0', '--log.format', 'json', ...extraArgs], {
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caPath },
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('OTEL_'))), NODE_EXTRA_CA_CERTS: caPath, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

@@ -36,7 +36,7 @@ describe('command line', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe([
       'invalid configuration:',
-      `${path}: listen: Invalid input: expected string, received number`,
+      `${path}: listen: must be a string`,
       `${path}: tenants[0].name: must be 1-63 letters, digits, "_", "." or "-" (it becomes the tenant label)`,
       `${path}: tenants[0].tenantId: must be a directory (tenant) GUID or a verified domain such as contoso.onmicrosoft.com`,
       `${path}: tenants[0].clientId: must be the application (client) GUID of the app registration`,
@@ -53,7 +53,7 @@ describe('command line', () => {
   it('explains a missing configuration', async () => {
     const result = await cli([]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('environment: M365_TENANT_ID: Invalid input: expected string, received undefined');
+    expect(result.stderr).toContain('environment: M365_TENANT_ID: is required: a directory (tenant) GUID or a verified domain such as contoso.onmicrosoft.com');
   });
 
   it('rejects unknown flags with the usage', async () => {

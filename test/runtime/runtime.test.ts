@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { healthOverviewsCollector } from '../../src/collectors/healthOverviews.js';
-import type { FetchContext, Labels, SampleWriter } from '../../src/collectors/types.js';
+import type { Collector, FetchContext, Labels, SampleWriter } from '../../src/collectors/types.js';
+import { GraphError } from '../../src/model/errors.js';
 import { METRICS, type MetricDefinition } from '../../src/model/metrics.js';
 import { LiveMetrics } from '../../src/runtime/liveMetrics.js';
+import { Runner, type RunnerContext } from '../../src/runtime/runner.js';
 import { Scheduler } from '../../src/runtime/scheduler.js';
 
 function rows(live: LiveMetrics) {
@@ -86,5 +88,97 @@ describe('scheduler', () => {
     expect(runs.a).toBe(a);
     expect(runs.b).toBeGreaterThan(b);
     await scheduler.stop();
+  });
+});
+
+describe('runner: bounded staleness', () => {
+  const MAX_STALENESS = 60 * 60_000;
+  const failure = () => new GraphError(503, 'serviceUnavailable', 'try later', 'healthOverviews');
+  /** A collector that answers what `next` says: a value, or an error. */
+  function setup() {
+    let clock = Date.parse('2026-01-01T00:00:00Z');
+    /** A value; an error (the refresh fails); or a value with a failed part (serviceActivity: one function failed). */
+    let next: number | Error | { partly: number } = 1;
+    const warnings: string[] = [];
+    const collector: Collector<number> = {
+      name: 'health',
+      fetch: async (context) => {
+        if (next instanceof Error) throw next;
+        if (typeof next === 'number') return next;
+        context.partialFailure(failure(), 'one part');
+        return next.partly;
+      },
+      write: (snapshot, _view, out) => out.add(METRICS.serviceOperational, { service_id: 'Exchange' }, snapshot),
+    };
+    const context = {
+      tenantName: 'contoso', live: new LiveMetrics(), maxStalenessMs: MAX_STALENESS, now: () => clock,
+      connection: {}, view: () => ({ services: [], serviceIdOf: (n: string) => n }),
+      logger: { warn: (_fields: unknown, message: string) => warnings.push(message), error: () => undefined },
+    } as unknown as RunnerContext;
+    const runner = new Runner(collector, {}, 60_000, context);
+    const written = (write: (out: SampleWriter) => void) => {
+      const rows: Array<[string, number]> = [];
+      write({ add: (metric, _labels, value) => rows.push([metric.name, value]) });
+      return rows;
+    };
+    return {
+      runner, warnings,
+      advance: (ms: number) => void (clock += ms),
+      answer: (value: typeof next) => void (next = value),
+      refresh: () => runner.refresh(new AbortController().signal),
+      data: () => written((out) => runner.writeData(out, { services: [], serviceIdOf: (n) => n })),
+      outcome: () => Object.fromEntries(written((out) => runner.writeOutcome(out))),
+    };
+  }
+
+  it('keeps the last good data through failures shorter than maxStaleness, withholds it at the first failed refresh after, and says so once', async () => {
+    const t = setup();
+    await t.refresh();
+    const succeededAt = Date.parse('2026-01-01T00:00:00Z') / 1_000;
+    expect(t.data()).toEqual([['m365_service_operational', 1]]);
+    t.answer(failure());
+    t.advance(59 * 60_000);
+    await t.refresh();
+    expect(t.data()).toEqual([['m365_service_operational', 1]]);
+
+    // Time alone changes nothing: the decision is a refresh's, which the version (and the exposition) follow.
+    t.advance(60_001);
+    expect(t.data()).toEqual([['m365_service_operational', 1]]);
+    const before = t.runner.version;
+    await t.refresh();
+    expect(t.runner.version).toBeGreaterThan(before);
+    expect(t.data()).toEqual([]);
+    expect(t.outcome()).toMatchObject({ m365_exporter_collector_success: 0, m365_exporter_collector_last_success_timestamp_seconds: succeededAt });
+    await t.refresh();
+    expect(t.data()).toEqual([]);
+    expect(t.warnings.filter((w) => w.includes('maxStaleness'))).toEqual(['no successful refresh for maxStaleness; its data series are no longer exported']);
+
+    t.answer(2);
+    await t.refresh();
+    expect(t.data()).toEqual([['m365_service_operational', 2]]);
+    // A later outage is announced again.
+    t.answer(failure());
+    t.advance(MAX_STALENESS + 1);
+    await t.refresh();
+    expect(t.data()).toEqual([]);
+    expect(t.warnings.filter((w) => w.includes('maxStaleness'))).toHaveLength(2);
+  });
+
+  it('never drops the data while the last refresh succeeded, however long ago', async () => {
+    const t = setup();
+    await t.refresh();
+    t.advance(3 * MAX_STALENESS); // a refresh in flight, or a clock jump
+    expect(t.data()).toEqual([['m365_service_operational', 1]]);
+  });
+
+  it('counts from the start when no refresh ever fully succeeded', async () => {
+    const t = setup();
+    t.answer({ partly: 7 });
+    await t.refresh();
+    expect(t.outcome()).toMatchObject({ m365_exporter_collector_success: 0 });
+    expect(t.data()).toEqual([['m365_service_operational', 7]]);
+    t.advance(MAX_STALENESS + 1);
+    await t.refresh();
+    expect(t.data()).toEqual([]);
   });
 });
