@@ -6,9 +6,8 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, formatIssues } from './load.js';
+import { ConfigError, formatIssues, parseYaml } from './load.js';
 import { Secret } from './secret.js';
 
 /** Go's crypto/tls ClientAuthType names, as exporter-toolkit takes them. */
@@ -134,10 +133,8 @@ export interface WebConfig {
 export const NO_WEB_CONFIG: WebConfig = { users: new Map(), headers: {}, files: [] };
 
 export function loadWebConfig(path: string): WebConfig {
-  const text = readText(path, path);
-  const document = parseDocument(text, { prettyErrors: true });
-  if (document.errors.length > 0) throw new ConfigError(`${path}: invalid YAML: ${document.errors.map((e) => e.message).join('; ')}`);
-  const parsed = webConfigSchema.safeParse(document.toJS() ?? {});
+  // Parsed as the main config is: a syntax error is named by position, never by quoting a line that may hold a hash.
+  const parsed = webConfigSchema.safeParse(parseYaml(readText(path, path), path));
   if (!parsed.success) throw new ConfigError(formatIssues(path, parsed.error.issues));
   const raw = parsed.data;
   const files = [resolve(path)];
