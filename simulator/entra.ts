@@ -40,6 +40,8 @@ interface AadFailure {
   error: string;
   code: number;
   param?: string;
+  /** Quoted on the description's first line (the `echoRequest` fault). */
+  echo?: string;
 }
 
 export function entraRoutes(core: SimulatorCore): Route[] {
@@ -80,13 +82,18 @@ async function token(core: SimulatorCore, ctx: RequestContext, tenantKey: string
   if (!tenant) return sendAadError(core, ctx, tenantKey, { status: 400, error: 'invalid_request', code: 90002 });
   ctx.tenantId = tenant.tenantId;
   tenant.tokenRequestCount += 1;
-  const form = new URLSearchParams(await readBody(ctx.req));
+  const posted = await readBody(ctx.req);
+  // Accepted and never answered: the client's own timeout is all that ends the request.
+  if (tenant.tokenHangs) return;
+  const form = new URLSearchParams(posted);
   const failure = validateTokenRequest(ctx, tenant, form);
   if (failure) return sendAadError(core, ctx, tenant.tenantId, failure, tenant.spec.clientId);
 
   const nowSeconds = Math.floor(core.now().getTime() / 1000);
   const resource = form.get('scope')!.trim().replace(/\/\.default$/, '');
   const objectId = randomUUID();
+  const tokenId = randomUUID();
+  tenant.issuedTokenIds.add(tokenId);
   const accessToken = signHs256(
     {
       aud: resource === GRAPH_APP_ID ? GRAPH_RESOURCE : resource,
@@ -101,7 +108,7 @@ async function token(core: SimulatorCore, ctx: RequestContext, tenantKey: string
       sub: objectId,
       roles: APP_ROLES,
       tid: tenant.tenantId,
-      uti: randomUUID(),
+      uti: tokenId,
       ver: '1.0',
     },
     core.tokenKey,
@@ -124,7 +131,10 @@ function validateTokenRequest(ctx: RequestContext, tenant: TenantState, form: UR
   if (form.get('client_id') !== tenant.spec.clientId) return { status: 400, error: 'unauthorized_client', code: 700016, param: form.get('client_id')! };
 
   const fault = tenant.tokenFault();
-  if (fault) return { status: 401, error: 'invalid_client', code: Number((fault.code ?? 'AADSTS7000222').replace(/^AADSTS/i, '')) };
+  if (fault) {
+    const credential = form.has('client_secret') ? `client_secret=${form.get('client_secret')}` : `client_assertion=${form.get('client_assertion')}`;
+    return { status: 401, error: 'invalid_client', code: Number((fault.code ?? 'AADSTS7000222').replace(/^AADSTS/i, '')), ...(fault.echoRequest && { echo: credential }) };
+  }
 
   const credentialFailure = checkCredentials(ctx, tenant, form);
   if (credentialFailure) return credentialFailure;
@@ -187,7 +197,7 @@ function sendAadError(core: SimulatorCore, ctx: RequestContext, tenantId: string
     f.status,
     {
       error: f.error,
-      error_description: `AADSTS${f.code}: ${text}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${ctx.clientRequestId}\r\nTimestamp: ${timestamp}`,
+      error_description: `AADSTS${f.code}: ${text}${f.echo === undefined ? '' : ` Received ${f.echo}.`}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${ctx.clientRequestId}\r\nTimestamp: ${timestamp}`,
       error_codes: [f.code],
       timestamp,
       trace_id: traceId,

@@ -73,7 +73,7 @@ export interface ServiceHealth {
   status: string;
 }
 
-type GraphFault = Exclude<Fault, { kind: 'tokenFailure' }>;
+type GraphFault = Exclude<Fault, { kind: 'tokenFailure' | 'tokenHang' }>;
 type Countable = { count?: number };
 
 const HOUR_MS = 3_600_000;
@@ -84,6 +84,9 @@ export class TenantState implements SimTenant, ActivitySource {
   readonly issues: ServiceHealthIssue[] = [];
   readonly messages: ServiceUpdateMessage[] = [];
   tokenRequestCount = 0;
+  /** `uti` claims of the access tokens issued, and of those revoked (`revokeTokens`). */
+  readonly issuedTokenIds = new Set<string>();
+  readonly revokedTokenIds = new Set<string>();
   /** Monitoring API state (see SimTenant): availability, denied function names, anomaly history. */
   serviceActivityAvailable = true;
   readonly serviceActivityDenied = new Set<string>();
@@ -294,6 +297,15 @@ export class TenantState implements SimTenant, ActivitySource {
 
   tokenFault(): Extract<Fault, { kind: 'tokenFailure' }> | undefined {
     return this.faults.get('tokenFailure') as Extract<Fault, { kind: 'tokenFailure' }> | undefined;
+  }
+
+  get tokenHangs(): boolean {
+    return this.faults.has('tokenHang');
+  }
+
+  revokeTokens(): void {
+    for (const id of this.issuedTokenIds) this.revokedTokenIds.add(id);
+    this.issuedTokenIds.clear();
   }
 
   /** Returns the active fault of this kind for the endpoint and consumes one of its `count`, if counted. */

@@ -83,17 +83,41 @@ export interface Simulator {
 export type GraphEndpointName = 'healthOverviews' | 'issues' | 'messages' | 'serviceActivity';
 
 export type Fault =
-  /** The next `count` Graph requests answer 429 with Retry-After (fractional allowed). */
-  | { kind: 'throttle'; count: number; retryAfterSeconds?: number; endpoint?: GraphEndpointName }
+  /**
+   * The next `count` Graph requests answer 429 with Retry-After (fractional allowed). `retryAfter` sends that header
+   * value verbatim instead, for clients that must survive a broken one (`-5`, `soon`).
+   */
+  | { kind: 'throttle'; count: number; retryAfterSeconds?: number; retryAfter?: string; endpoint?: GraphEndpointName }
   | { kind: 'serverError'; count: number; status?: 500 | 503 | 504; endpoint?: GraphEndpointName }
   /** `count` undefined: until cleared. */
   | { kind: 'slow'; delayMs: number; count?: number; endpoint?: GraphEndpointName }
   /** `count` undefined: until cleared. */
   | { kind: 'malformedJson'; count?: number; endpoint?: GraphEndpointName }
-  /** Token endpoint answers 401 invalid_client with this AADSTS code until cleared. @default 'AADSTS7000222' */
-  | { kind: 'tokenFailure'; code?: string }
+  /**
+   * Token endpoint answers 401 invalid_client with this AADSTS code until cleared. `echoRequest`: the description's
+   * first line quotes the credential the client posted (client_secret or client_assertion), as a broken identity
+   * provider might.
+   * @default code 'AADSTS7000222'
+   */
+  | { kind: 'tokenFailure'; code?: string; echoRequest?: boolean }
+  /** Token endpoint reads the request and never answers, until cleared (requests already hanging stay so). */
+  | { kind: 'tokenHang' }
   /** 403 Authorization_RequestDenied until cleared. */
-  | { kind: 'forbidden'; endpoint?: GraphEndpointName };
+  | { kind: 'forbidden'; endpoint?: GraphEndpointName }
+  /**
+   * Hostile answers, as from a compromised or misconfigured gateway in front of Graph. `count` undefined: until cleared.
+   * `redirect`: the status with this Location instead of the data.
+   */
+  | { kind: 'redirect'; status: 301 | 302 | 303 | 307 | 308; location: string; count?: number; endpoint?: GraphEndpointName }
+  /** 200 with a valid JSON body of `bytes` bytes (an empty `value` and a long padding string), streamed. */
+  | { kind: 'oversizedBody'; bytes: number; count?: number; endpoint?: GraphEndpointName }
+  /**
+   * 200 with `Content-Encoding: gzip` and about 1 KB on the wire per MiB it inflates to: `{"value":[` + spaces +
+   * `]}` in gzip members of 1 MiB each (RFC 1952 §2.2 allows a sequence of members), valid JSON once inflated.
+   */
+  | { kind: 'gzipBomb'; inflatedBytes: number; count?: number; endpoint?: GraphEndpointName }
+  /** 400 BadRequest whose message quotes the request line and headers, the bearer token included. */
+  | { kind: 'echoRequest'; count?: number; endpoint?: GraphEndpointName };
 
 export interface OpenIssueInput {
   id?: string;
@@ -168,6 +192,11 @@ export interface SimTenant {
    */
   setServiceActivityAnomaly(kind: ServiceActivityAnomalyKind | null): void;
   readonly serviceActivityAnomaly: ServiceActivityAnomalyKind | null;
+  /**
+   * Revokes every access token issued so far (as continuous access evaluation does after a credential or policy
+   * change): Graph answers them 401 InvalidAuthenticationToken; tokens issued later are accepted.
+   */
+  revokeTokens(): void;
   /** Replaces any fault of the same kind. */
   setFault(fault: Fault): void;
   clearFaults(): void;

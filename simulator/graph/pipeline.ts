@@ -3,7 +3,9 @@
  * scripted faults; and after it: JSON serialisation (or deliberate corruption). Route modules (v1.0 service
  * communications now, beta serviceActivity later) wrap their handlers with `graphHandler`.
  */
+import type { ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
 import { GRAPH_RESOURCE } from '../entra.js';
 import { verifyHs256 } from '../jwt.js';
 import { findTenant, send, sendODataError, type Handler, type RequestContext, type SimulatorCore } from '../http.js';
@@ -60,6 +62,7 @@ export function graphHandler(core: SimulatorCore, options: GraphRouteOptions, ha
         if (wait !== undefined) throw tooManyRequests(wait);
       }
       await injectFaults(tenant, options.endpoint);
+      if (await hostileAnswer(ctx, tenant, options.endpoint)) return;
       const result = handle({ ctx, tenant, params });
       if ('raw' in result) return send(ctx, 200, result.raw, { 'Content-Type': result.contentType });
       let body = JSON.stringify(result.json);
@@ -83,6 +86,10 @@ function authenticate(core: SimulatorCore, ctx: RequestContext): { tenant: Tenan
   if (typeof claims.exp !== 'number' || claims.exp * 1000 <= core.now().getTime()) throw unauthenticated('Lifetime validation failed, the token is expired.');
   const tenant = typeof claims.tid === 'string' ? findTenant(core, claims.tid) : undefined;
   if (!tenant || typeof claims.appid !== 'string') throw unauthenticated('Access token validation failure.');
+  ctx.tenantId = tenant.tenantId;
+  if (tenant.revokedTokenIds.has(String(claims.uti))) {
+    throw unauthenticated('Continuous access evaluation resulted in challenge with result: InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp');
+  }
   return { tenant, appId: claims.appid };
 }
 
@@ -91,7 +98,7 @@ async function injectFaults(tenant: TenantState, endpoint: GraphEndpointName): P
   if (slow) await delay(slow.delayMs);
   if (tenant.takeFault('forbidden', endpoint)) throw new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
   const throttle = tenant.takeFault('throttle', endpoint);
-  if (throttle) throw tooManyRequests(throttle.retryAfterSeconds ?? 1);
+  if (throttle) throw tooManyRequests(throttle.retryAfter ?? String(throttle.retryAfterSeconds ?? 1));
   const serverError = tenant.takeFault('serverError', endpoint);
   if (serverError) {
     const status = serverError.status ?? 500;
@@ -111,6 +118,72 @@ function unauthenticated(message: string): GraphError {
   });
 }
 
-function tooManyRequests(retryAfterSeconds: number): GraphError {
-  return new GraphError(429, 'TooManyRequests', 'Please retry again later.', { 'Retry-After': String(retryAfterSeconds) });
+function tooManyRequests(retryAfter: string | number): GraphError {
+  return new GraphError(429, 'TooManyRequests', 'Please retry again later.', { 'Retry-After': String(retryAfter) });
+}
+
+/** The hostile faults (see Fault): answers that are not Graph's, written here when one applies. */
+async function hostileAnswer(ctx: RequestContext, tenant: TenantState, endpoint: GraphEndpointName): Promise<boolean> {
+  const redirect = tenant.takeFault('redirect', endpoint);
+  if (redirect) {
+    send(ctx, redirect.status, '', { Location: redirect.location });
+    return true;
+  }
+  if (tenant.takeFault('echoRequest', endpoint)) {
+    const headers = Object.entries(ctx.req.headers).map(([name, value]) => `${name}: ${String(value)}`);
+    throw new GraphError(400, 'BadRequest', `Cannot parse ${ctx.method} ${ctx.req.url ?? ''}; headers: ${headers.join('; ')}\n${headers.join('\n')}`);
+  }
+  const oversized = tenant.takeFault('oversizedBody', endpoint);
+  if (oversized) {
+    const head = '{"value":[],"padding":"';
+    const tail = '"}';
+    const padding = Buffer.alloc(MIB, 'x');
+    const pieces = function* () {
+      yield Buffer.from(head);
+      for (let left = oversized.bytes - head.length - tail.length; left > 0; left -= padding.length) yield left >= padding.length ? padding : padding.subarray(0, left);
+      yield Buffer.from(tail);
+    };
+    await stream(ctx, pieces(), {});
+    return true;
+  }
+  const bomb = tenant.takeFault('gzipBomb', endpoint);
+  if (bomb) {
+    spaces ??= gzipSync(Buffer.alloc(MIB, ' '), { level: 9 });
+    const member = spaces;
+    const pieces = function* () {
+      yield gzipSync('{"value":[');
+      for (let i = 0; i < Math.floor(bomb.inflatedBytes / MIB); i++) yield member;
+      yield gzipSync(']}');
+    };
+    await stream(ctx, pieces(), { 'Content-Encoding': 'gzip' });
+    return true;
+  }
+  return false;
+}
+
+const MIB = 1_048_576;
+/** One gzip member inflating to 1 MiB of spaces (about 1 KB), made once. */
+let spaces: Buffer | undefined;
+
+/** Writes a 200 piece by piece, waiting for the client to read (so nothing piles up here), until it goes away. */
+async function stream(ctx: RequestContext, pieces: Iterable<Buffer>, headers: Record<string, string>): Promise<void> {
+  const { res } = ctx;
+  res.writeHead(200, { 'Content-Type': GRAPH_JSON, 'request-id': ctx.requestId, 'client-request-id': ctx.clientRequestId, ...headers });
+  for (const piece of pieces) {
+    if (res.destroyed) return;
+    if (!res.write(piece)) await drained(res);
+  }
+  if (!res.destroyed) res.end();
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

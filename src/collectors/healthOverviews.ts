@@ -3,6 +3,7 @@ import { SERVICE_HEALTH_STATUSES, canonicalEnum, isOperational } from '../graph/
 import { serviceHealthSchema } from '../graph/resources.js';
 import { METRICS } from '../model/metrics.js';
 import { listServiceAnnouncement } from './serviceAnnouncement.js';
+import { intern } from './intern.js';
 import type { Collector } from './types.js';
 
 export interface HealthSnapshot {
@@ -16,8 +17,8 @@ export const healthOverviewsCollector: Collector<HealthSnapshot, unknown> = {
 
   async fetch(context, previous) {
     const services = (await listServiceAnnouncement(context, 'healthOverviews', serviceHealthSchema)).map((item) => ({
-      id: item.id,
-      name: item.service,
+      id: intern(item.id),
+      name: intern(item.service),
       status: canonicalEnum(item.status, SERVICE_HEALTH_STATUSES),
     }));
     const before = new Map(previous?.services.map((s) => [s.id, s.status]));

@@ -2,6 +2,7 @@ import { CLASSIFICATIONS, ORIGINS, SERVICE_HEALTH_STATUSES, canonicalEnum, statu
 import { serviceHealthIssueSchema } from '../graph/resources.js';
 import { METRICS } from '../model/metrics.js';
 import { listServiceAnnouncement } from './serviceAnnouncement.js';
+import { intern } from './intern.js';
 import type { Collector } from './types.js';
 
 /** Classifications that always get a series (0 when none is open), so `== 0` and absent() behave. */
@@ -45,14 +46,14 @@ export const issuesCollector: Collector<IssuesSnapshot, IssuesSettings> = {
 
   async fetch(context, previous) {
     const issues = (await listServiceAnnouncement(context, 'issues', serviceHealthIssueSchema)).map((item): Issue => ({
-      id: item.id,
-      serviceName: item.service ?? '',
-      title: item.title ?? '',
+      id: intern(item.id),
+      serviceName: intern(item.service ?? ''),
+      title: intern(item.title ?? ''),
       classification: canonicalEnum(item.classification, CLASSIFICATIONS),
       status: canonicalEnum(item.status, SERVICE_HEALTH_STATUSES),
       origin: canonicalEnum(item.origin, ORIGINS),
-      feature: item.feature ?? '',
-      featureGroup: item.featureGroup ?? '',
+      feature: intern(item.feature ?? ''),
+      featureGroup: intern(item.featureGroup ?? ''),
       isResolved: item.isResolved === true,
       start: new Date(item.startDateTime),
       end: item.endDateTime ? new Date(item.endDateTime) : null,

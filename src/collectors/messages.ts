@@ -2,6 +2,7 @@ import { MESSAGE_CATEGORIES, MESSAGE_SEVERITIES, canonicalEnum } from '../graph/
 import { serviceUpdateMessageSchema } from '../graph/resources.js';
 import { METRICS } from '../model/metrics.js';
 import { listServiceAnnouncement } from './serviceAnnouncement.js';
+import { intern } from './intern.js';
 import type { Collector } from './types.js';
 
 export interface Message {
@@ -27,8 +28,8 @@ export const messagesCollector: Collector<MessagesSnapshot, unknown> = {
 
   async fetch(context) {
     const messages = (await listServiceAnnouncement(context, 'messages', serviceUpdateMessageSchema)).map((item): Message => ({
-      id: item.id,
-      title: item.title ?? '',
+      id: intern(item.id),
+      title: intern(item.title ?? ''),
       category: canonicalEnum(item.category, MESSAGE_CATEGORIES),
       severity: canonicalEnum(item.severity, MESSAGE_SEVERITIES),
       isMajorChange: item.isMajorChange === true,

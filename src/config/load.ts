@@ -5,7 +5,7 @@ import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { CLOUDS, type CloudName } from './clouds.js';
 import { OtelEnvError, otlpFromEnvironment } from './otelEnv.js';
-import { collectorsOf, configSchema, type CollectorName, type RawConfig, type RawTenant } from './schema.js';
+import { collectorsOf, configSchema, proxySchema, type CollectorName, type RawConfig, type RawTenant } from './schema.js';
 import { Secret } from './secret.js';
 
 export type Credential =
@@ -115,6 +115,7 @@ function finish(raw: unknown, source: string, baseDir: string, env: NodeJS.Proce
   const { tenants, ...rest } = parsed.data;
   return {
     ...rest,
+    proxy: rest.proxy ?? proxyFromEnv(env),
     source,
     tenants: tenants.map((tenant, index) => resolveTenant(tenant, `${source}: ${envNames ? '' : `tenants[${index}].`}`, baseDir, envNames)),
   };
@@ -152,6 +153,20 @@ function withOtlpEnvironment(raw: unknown, env: NodeJS.ProcessEnv): { config: un
   }
   for (const name of Object.keys(envHeaders)) otelSources[`otlp.headers.${name}`] = fromEnv.sources.headers!;
   return { config: { ...raw, otlp }, otelSources };
+}
+
+/**
+ * The proxy as curl and undici read the environment: lowercase first, HTTPS_PROXY, else HTTP_PROXY (every request of
+ * the exporter is https), NO_PROXY as a comma- or space-separated list. `proxy:` in the config replaces all of them.
+ */
+function proxyFromEnv(env: NodeJS.ProcessEnv): Config['proxy'] {
+  const name = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'].find((key) => env[key]);
+  if (!name) return undefined;
+  const noProxy = (env.no_proxy ?? env.NO_PROXY ?? '').split(/[,\s]+/).filter(Boolean);
+  const parsed = proxySchema.safeParse({ url: env[name], noProxy });
+  // The value is not quoted: it may hold credentials.
+  if (!parsed.success) throw new ConfigError(`environment: ${name}: ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
 }
 
 export function formatIssues(source: string, issues: z.core.$ZodIssue[], envNames?: Record<string, string>, otelSources: Record<string, string> = {}): string {

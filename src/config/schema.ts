@@ -65,6 +65,17 @@ const httpsUrl = z
 /** @default 1h: an hour without a successful refresh is an outage of the exporter, not a delay. */
 export const DEFAULT_MAX_STALENESS_MS = 3_600_000;
 export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+/** `proxy:`, and HTTPS_PROXY / NO_PROXY when it is absent (src/config/load.ts). */
+export const proxySchema = z.strictObject({
+  url: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL such as http://proxy.example:3128 (with credentials: http://user:password@proxy.example:3128)' })
+    .transform((url) => new Secret(url))
+    .describe('The proxy; credentials in it are secrets, never logged'),
+  noProxy: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('Hosts reached directly, as NO_PROXY: example.com (and its subdomains), host:port, or * for all'),
+});
 
 export const COLLECTOR_NAMES = ['health', 'issues', 'messages', 'serviceActivity'] as const;
 /** Collectors a tenant runs when its config does not list them; serviceActivity needs `serviceActivity:`. */
@@ -158,8 +169,15 @@ export const configSchema = z.strictObject({
       maxRetries: z.int().min(0).max(10).default(4),
       maxBackoff: duration.default(60_000),
       concurrency: z.int().min(1).max(64).default(4),
+      maxResponseBytes: z
+        .int()
+        .min(1_024)
+        .max(1_073_741_824)
+        .default(52_428_800)
+        .describe('Largest answer accepted from Graph or Entra ID, counted after decompression (50 MiB); a larger one fails with reason too_large'),
     })
     .prefault({}),
+  proxy: proxySchema.optional().describe('HTTP CONNECT proxy for Entra ID and Graph; without it HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply'),
   requestBudget: z
     .strictObject({
       perMinute: integerWithin(1, 240, 'Graph allows at most 240 requests per minute per app and tenant').default(240),

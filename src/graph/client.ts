@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Answer, Outbound } from '../auth/outbound.js';
 import type { RequestBudget } from './budget.js';
 import {
-  ExporterError, GraphError, InvalidResponseError, NetworkError, PagingError, TimeoutError, parseODataError,
+  ExporterError, GraphError, InvalidResponseError, NetworkError, PagingError, RedirectError, TimeoutError, TooLargeError, excerpt, parseODataError,
 } from '../model/errors.js';
 
 /** Receives one call per HTTP attempt, so metrics see retries too. */
@@ -13,9 +14,14 @@ export interface GraphObserver {
 export interface GraphClientOptions {
   /** Graph root of the tenant's cloud, e.g. https://graph.microsoft.com */
   graphEndpoint: string;
-  getToken(): Promise<string>;
+  /**
+   * A token (src/auth/tokenProvider.ts). `signal`: the caller stops waiting. `rejected`: Graph refused this token,
+   * get a new one rather than the cached one.
+   */
+  getToken(signal?: AbortSignal, rejected?: string): Promise<string>;
+  /** HTTP with the timeout, size limit, proxy and redirect refusal (src/auth/outbound.ts). */
+  outbound: Outbound;
   observer: GraphObserver;
-  timeoutMs: number;
   maxRetries: number;
   maxBackoffMs: number;
   maxPages: number;
@@ -34,10 +40,19 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+type Outcome =
+  | { kind: 'done'; body: unknown }
+  | { kind: 'retry'; error: ExporterError; retryAfterMs?: number }
+  /** 401 InvalidAuthenticationToken: the token was revoked or is otherwise no longer good; try once with a new one. */
+  | { kind: 'renew'; error: GraphError; token: string };
+
 const RETRYABLE_STATUSES = new Set([429, 503, 504]);
 const BASE_BACKOFF_MS = 1_000;
 
-/** The one Microsoft Graph client: token, budget, concurrency, timeout, retry with backoff, paging, typed errors. */
+/**
+ * The one Microsoft Graph client: token, budget, concurrency, retry with backoff, paging, typed errors. What every
+ * request refuses (redirects, oversized bodies, no answer within the timeout) is src/auth/outbound.ts.
+ */
 export class GraphClient {
   readonly #options: GraphClientOptions;
   readonly #origin: string;
@@ -80,58 +95,68 @@ export class GraphClient {
   /** GETs one JSON document (path relative to the Graph root, or an absolute URL on it), with retries. */
   async getJson(pathOrUrl: string, options: RequestOptions, headers: Record<string, string> = {}): Promise<unknown> {
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : this.#url(pathOrUrl, options.select);
-    for (let attempt = 0; ; attempt++) {
-      const outcome = await this.#withSlot(() => this.#attempt(url, options, headers));
+    let rejected: string | undefined;
+    let renewed = false;
+    for (let retries = 0; ;) {
+      const outcome = await this.#withSlot(() => this.#attempt(url, options, headers, rejected));
+      rejected = undefined;
       if (outcome.kind === 'done') return outcome.body;
-      const retriesLeft = attempt < this.#options.maxRetries;
-      const delayMs = outcome.retryAfterMs ?? this.#backoff(attempt);
-      if (!retriesLeft || delayMs > this.#options.maxBackoffMs) throw outcome.error;
+      if (outcome.kind === 'renew') {
+        if (renewed) throw outcome.error;
+        renewed = true;
+        rejected = outcome.token;
+        continue;
+      }
+      const delayMs = outcome.retryAfterMs ?? this.#backoff(retries);
+      if (retries >= this.#options.maxRetries || delayMs > this.#options.maxBackoffMs) throw outcome.error;
+      retries++;
       await sleep(delayMs, undefined, { signal: options.signal });
     }
   }
 
-  async #attempt(url: string, options: RequestOptions, headers: Record<string, string>): Promise<
-    { kind: 'done'; body: unknown } | { kind: 'retry'; error: ExporterError; retryAfterMs?: number }
-  > {
-    const { endpoint } = options;
+  async #attempt(url: string, options: RequestOptions, headers: Record<string, string>, rejected?: string): Promise<Outcome> {
+    const { endpoint, signal } = options;
     const { observer } = this.#options;
+    const token = await this.#options.getToken(signal, rejected);
+    // Taken once there is a token: a failed sign-in sends nothing to Graph, so it must not spend Graph's budget.
     options.budget?.take(`GET ${endpoint}`);
-    const token = await this.#options.getToken();
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1_000;
-    const timeout = deadline(this.#options.timeoutMs, options.signal);
-    let response: Response;
-    let text: string;
+    let answer: Answer;
     try {
-      response = await fetch(url, {
+      answer = await this.#options.outbound.request(url, {
+        what: endpoint,
         headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', ...headers },
-        signal: timeout.signal,
+        signal,
+        hide: [token],
       });
-      text = await response.text();
     } catch (error) {
-      if (options.signal?.aborted) throw error;
-      const timedOut = timeout.expired();
-      observer.onResponse(endpoint, timedOut ? 'timeout' : 'network', seconds());
-      const wrapped = timedOut
-        ? new TimeoutError(`${endpoint}: no answer within ${this.#options.timeoutMs} ms`, { cause: error })
-        : new NetworkError(`${endpoint}: ${describeNetworkError(error)}`, { cause: error });
-      return { kind: 'retry', error: wrapped };
-    } finally {
-      timeout.release();
+      if (signal?.aborted) throw error;
+      if (error instanceof RedirectError || error instanceof TooLargeError) {
+        observer.onResponse(endpoint, String(error.status), seconds());
+        throw error;
+      }
+      if (error instanceof TimeoutError || error instanceof NetworkError) {
+        observer.onResponse(endpoint, error.reason, seconds());
+        return { kind: 'retry', error };
+      }
+      throw error;
     }
-    observer.onResponse(endpoint, String(response.status), seconds());
-    if (response.ok) {
+    observer.onResponse(endpoint, String(answer.status), seconds());
+    const text = answer.body;
+    if (answer.status >= 200 && answer.status < 300) {
       try {
         return { kind: 'done', body: JSON.parse(text) };
       } catch {
-        throw new InvalidResponseError(`${endpoint}: response is not valid JSON (${text.length} bytes, starts ${JSON.stringify(text.slice(0, 40))})`);
+        throw new InvalidResponseError(`${endpoint}: response is not valid JSON (${text.length} bytes, starts ${JSON.stringify(excerpt(text, [token]).slice(0, 40))})`);
       }
     }
-    const odata = parseODataError(text);
-    const error = new GraphError(response.status, odata?.code ?? 'unknown', odata?.message ?? response.statusText, endpoint, odata?.requestId);
-    if (response.status === 429) observer.onThrottled(endpoint);
-    if (!RETRYABLE_STATUSES.has(response.status)) throw error;
-    return { kind: 'retry', error, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
+    const odata = parseODataError(text, [token]);
+    const error = new GraphError(answer.status, odata?.code ?? 'unknown', odata?.message ?? answer.statusText, endpoint, odata?.requestId);
+    if (answer.status === 401 && odata?.code.toLowerCase() === 'invalidauthenticationtoken') return { kind: 'renew', error, token };
+    if (answer.status === 429) observer.onThrottled(endpoint);
+    if (!RETRYABLE_STATUSES.has(answer.status)) throw error;
+    return { kind: 'retry', error, retryAfterMs: parseRetryAfter(answer.headers.get('retry-after')) };
   }
 
   /** Capped exponential backoff with jitter (50-100% of the step), so many tenants do not retry in lockstep. */
@@ -158,41 +183,24 @@ export class GraphClient {
   }
 }
 
-/** Retry-After is seconds (Graph sends fractions such as 2.128) or an HTTP date. */
-export function parseRetryAfter(header: string | null, now: number = Date.now()): number | undefined {
-  if (header === null || header.trim() === '') return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1_000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
+const DAY = '(Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = '(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+/** HTTP-date, RFC 9110 §5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms recipients must accept. */
+const HTTP_DATE = [
+  new RegExp(`^${DAY}, \\d{2} ${MONTH} \\d{4} \\d{2}:\\d{2}:\\d{2} GMT$`),
+  new RegExp(`^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \\d{2}-${MONTH}-\\d{2} \\d{2}:\\d{2}:\\d{2} GMT$`),
+];
+const ASCTIME = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d \\d{2}:\\d{2}:\\d{2} \\d{4}$`);
 
 /**
- * A signal that aborts after `ms` or when `parent` aborts. Unlike `AbortSignal.any([AbortSignal.timeout(ms), parent])`
- * it leaves nothing behind on the long-lived parent once released: on Node 20 every AbortSignal.any call keeps
- * ~58 bytes alive for the parent's lifetime (https://github.com/nodejs/node/issues/55351).
+ * Retry-After (RFC 9110 §10.2.3) as a delay in ms: delta-seconds (Graph sends fractions such as 2.128:
+ * https://learn.microsoft.com/graph/throttling) or an HTTP-date. Anything else, `-5` say (which Date.parse reads as
+ * May 2001), is ignored, so the caller falls back to its backoff.
  */
-function deadline(ms: number, parent?: AbortSignal): { signal: AbortSignal; expired(): boolean; release(): void } {
-  const controller = new AbortController();
-  let expired = false;
-  const timer = setTimeout(() => {
-    expired = true;
-    controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError'));
-  }, ms);
-  const onAbort = () => controller.abort(parent!.reason);
-  if (parent?.aborted) onAbort();
-  else parent?.addEventListener('abort', onAbort, { once: true });
-  return {
-    signal: controller.signal,
-    expired: () => expired,
-    release() {
-      clearTimeout(timer);
-      parent?.removeEventListener('abort', onAbort);
-    },
-  };
-}
-
-function describeNetworkError(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message;
+export function parseRetryAfter(header: string | null, now: number = Date.now()): number | undefined {
+  if (header === null) return undefined;
+  const value = header.trim();
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.ceil(Number(value) * 1_000);
+  const date = HTTP_DATE.some((format) => format.test(value)) ? Date.parse(value) : ASCTIME.test(value) ? Date.parse(`${value} GMT`) : NaN;
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

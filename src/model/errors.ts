@@ -3,7 +3,9 @@
  * the metric's HELP text and its zero series all derive from this list. `internal` is a bug of the exporter
  * (anything that is not an ExporterError).
  */
-export const ERROR_REASONS = ['graph_error', 'throttled', 'timeout', 'network', 'invalid_response', 'paging', 'budget_exhausted', 'auth', 'internal'] as const;
+export const ERROR_REASONS = [
+  'graph_error', 'throttled', 'timeout', 'network', 'redirect', 'too_large', 'invalid_response', 'paging', 'budget_exhausted', 'auth', 'internal',
+] as const;
 export type ErrorReason = (typeof ERROR_REASONS)[number];
 
 /** The reason to count for any error a refresh throws. */
@@ -49,9 +51,30 @@ export class TimeoutError extends ExporterError {
   readonly reason = 'timeout';
 }
 
+/** No answer: DNS, connection refused or reset, TLS (certificate) failure, proxy refusal. */
 export class NetworkError extends ExporterError {
   override name = 'NetworkError';
   readonly reason = 'network';
+}
+
+/** Graph or Entra ID answered 3xx. Redirects are never followed: the token must not go where a response says. */
+export class RedirectError extends ExporterError {
+  override name = 'RedirectError';
+  readonly reason = 'redirect';
+
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+/** The response body grew past the size limit (counted after decompression); it was not read further. */
+export class TooLargeError extends ExporterError {
+  override name = 'TooLargeError';
+  readonly reason = 'too_large';
+
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
 }
 
 /** Sending the request would exceed Graph's documented per-tenant limits; we refuse before Graph has to. */
@@ -70,8 +93,12 @@ export class TokenError extends ExporterError {
   }
 }
 
-/** Parses Graph's OData error body (`{error:{code,message,innerError}}`); accepts `innererror` too. */
-export function parseODataError(body: string): { code: string; message: string; requestId?: string } | undefined {
+/**
+ * Parses Graph's OData error body (`{error:{code,message,innerError}}`; `innererror` too). Only bounded fields come
+ * out: a code that looks like one, the message's first line (see `excerpt`), a request id that looks like one; the
+ * rest of the body (which may echo the request, headers included) is never quoted.
+ */
+export function parseODataError(body: string, hide: readonly string[] = []): { code: string; message: string; requestId?: string } | undefined {
   try {
     const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown; innerError?: Record<string, unknown>; innererror?: Record<string, unknown> } };
     const error = parsed.error;
@@ -79,11 +106,27 @@ export function parseODataError(body: string): { code: string; message: string; 
     const inner = error.innerError ?? error.innererror;
     const requestId = inner?.['request-id'];
     return {
-      code: error.code,
-      message: typeof error.message === 'string' ? error.message : '',
-      requestId: typeof requestId === 'string' ? requestId : undefined,
+      code: TOKEN_LIKE.test(error.code) ? error.code : 'unknown',
+      message: typeof error.message === 'string' ? excerpt(error.message, hide) : '',
+      requestId: typeof requestId === 'string' && TOKEN_LIKE.test(requestId) ? requestId : undefined,
     };
   } catch {
     return undefined;
   }
+}
+
+/** Codes and ids as Graph and Entra ID write them (`InvalidAuthenticationToken`, a GUID); anything else is not quoted. */
+const TOKEN_LIKE = /^[A-Za-z0-9_.:-]{1,100}$/;
+const EXCERPT_CHARS = 300;
+
+/**
+ * What an error message may quote of a text a server sent: its first line, at most 300 characters, with every value
+ * of `hide` (the token or client secret we sent, should a server echo it) replaced by `<secret>` before cutting, so
+ * no prefix of one survives. Entra ID descriptions continue with trace and correlation ids on further lines. Values
+ * shorter than 8 characters are not credentials Entra ID issues, and hiding them would mangle the text.
+ */
+export function excerpt(text: string, hide: readonly string[] = []): string {
+  let line = text.split(/\r?\n/)[0]!;
+  for (const value of hide) if (value.length >= 8) line = line.split(value).join('<secret>');
+  return line.length > EXCERPT_CHARS ? `${line.slice(0, EXCERPT_CHARS)}…` : line;
 }

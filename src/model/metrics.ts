@@ -59,8 +59,8 @@ export const METRICS = {
   },
   graphThrottled: counter('m365_exporter_graph_throttled_total', 'Responses 429 Too Many Requests from Microsoft Graph.', ['tenant']),
   requestBudgetRemaining: cached('m365_exporter_graph_request_budget_remaining', 'Requests the tenant may still send in the sliding window: api="serviceCommunications" (Graph allows 240/1m and 800/1h) or api="serviceActivity" (serviceActivity.requestsPerMinute).', ['tenant', 'api', 'window']),
-  tokenRequests: counter('m365_exporter_token_requests_total', 'Token requests sent to Microsoft Entra ID (cache hits excluded) by result.', ['tenant', 'result']),
-  tokenError: cached('m365_exporter_token_error_info', 'The last token request failed with this AADSTS error code (value 1); absent while tokens are granted.', ['tenant', 'error_code']),
+  tokenRequests: counter('m365_exporter_token_requests_total', 'Token requests sent to Microsoft Entra ID (cache hits excluded) by result: success, failure (Entra ID refused), error (no usable answer: network, timeout, redirect, too large).', ['tenant', 'result']),
+  tokenError: cached('m365_exporter_token_error_info', 'Entra ID refused the last token request it answered with this AADSTS error code (value 1); absent while tokens are granted. Requests without an answer leave it unchanged.', ['tenant', 'error_code']),
   tokenExpiry: cached('m365_exporter_token_expiry_timestamp_seconds', 'When the current access token expires (Unix time).', ['tenant']),
   credentialExpiry: cached('m365_exporter_credential_expiry_timestamp_seconds', 'When the app credential expires (Unix time): the certificate\'s notAfter, or clientSecretExpiresAt from the config.', ['tenant', 'kind']),
 } as const satisfies Record<string, MetricDefinition>;

@@ -1,4 +1,5 @@
-import { TokenProvider } from '../auth/tokenProvider.js';
+import { Outbound, dispatcherFor } from '../auth/outbound.js';
+import { TOKEN_REQUEST_RESULTS, TokenProvider } from '../auth/tokenProvider.js';
 import type { SampleWriter } from '../collectors/types.js';
 import type { Config, TenantConfig } from '../config/load.js';
 import { RequestBudget } from '../graph/budget.js';
@@ -10,9 +11,10 @@ import type { LiveMetrics } from './liveMetrics.js';
 export type Budgets = { serviceCommunications: RequestBudget; serviceActivity: RequestBudget };
 
 /**
- * How one tenant talks to Microsoft: its token provider, Graph client and request budgets, with their self-metrics
- * (requests, durations, throttling and token requests into `live`; the token and credential state written by
- * `write`). `version` changes whenever what `write` writes may have changed.
+ * How one tenant talks to Microsoft: the connection pool (direct or through the proxy; shared), its token provider,
+ * Graph client and request budgets, with their self-metrics (requests, durations, throttling and token requests into
+ * `live`; the token and credential state written by `write`). `version` changes whenever what `write` writes may
+ * have changed. msal and the Graph client share one Outbound, so both use the same proxy, timeout and refusals.
  */
 export class Connection {
   readonly graph: GraphClient;
@@ -22,9 +24,16 @@ export class Connection {
   #version = 0;
 
   constructor(private readonly tenant: TenantConfig, config: Config, live: LiveMetrics, logger: Logger) {
+    const outbound = new Outbound({
+      dispatcher: dispatcherFor(config.proxy),
+      timeoutMs: config.graph.timeout,
+      maxResponseBytes: config.graph.maxResponseBytes,
+    });
     const tokens = new TokenProvider(tenant, {
       onTokenRequest: (result, code) => {
         live.count(METRICS.tokenRequests, { result });
+        // Only Entra ID's answer says something about the credential; no answer leaves its last verdict standing.
+        if (result === 'error') return;
         this.#tokenError = result === 'failure' ? code : undefined;
         this.#version++;
       },
@@ -33,8 +42,8 @@ export class Connection {
         this.#tokenExpiry = expiresOn;
         this.#version++;
       },
-    }, logger);
-    for (const result of ['success', 'failure']) live.count(METRICS.tokenRequests, { result }, 0);
+    }, logger, outbound);
+    for (const result of TOKEN_REQUEST_RESULTS) live.count(METRICS.tokenRequests, { result }, 0);
     live.count(METRICS.graphThrottled, {}, 0);
     this.budgets = {
       serviceCommunications: new RequestBudget([
@@ -45,8 +54,8 @@ export class Connection {
     };
     this.graph = new GraphClient({
       graphEndpoint: tenant.graphEndpoint,
-      getToken: () => tokens.getToken(),
-      timeoutMs: config.graph.timeout,
+      getToken: (signal, rejected) => tokens.getToken(signal, rejected),
+      outbound,
       maxRetries: config.graph.maxRetries,
       maxBackoffMs: config.graph.maxBackoff,
       maxPages: config.graph.maxPages,

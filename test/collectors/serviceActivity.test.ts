@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Outbound, dispatcherFor } from '../../src/auth/outbound.js';
 import { serviceActivityCollector, type ServiceActivitySettings, type ServiceActivitySnapshot } from '../../src/collectors/serviceActivity.js';
 import type { FetchContext, Labels } from '../../src/collectors/types.js';
 import { RequestBudget } from '../../src/graph/budget.js';
@@ -40,7 +41,7 @@ function harness(selection: string[]) {
   const warnings: string[] = [];
   const graph = new GraphClient({
     graphEndpoint: base, getToken: async () => 't', observer: { onResponse() {}, onThrottled() {} },
-    timeoutMs: 2_000, maxRetries: 0, maxBackoffMs: 1_000, maxPages: 5, pageSize: 100, concurrency: 4,
+    outbound: new Outbound({ dispatcher: dispatcherFor(), timeoutMs: 2_000, maxResponseBytes: 1_048_576 }), maxRetries: 0, maxBackoffMs: 1_000, maxPages: 5, pageSize: 100, concurrency: 4,
   });
   const budget = new RequestBudget([{ name: '1m', limit: 600, windowMs: MIN }]);
   const context = (now: number): FetchContext<ServiceActivitySettings> => ({

@@ -166,3 +166,37 @@ describe('environment configuration', () => {
     expect(errorOf(() => loadConfigFromEnv({ M365_TENANT_ID: TENANT_ID, M365_CLIENT_ID: CLIENT_ID, M365_CLIENT_SECRET: 's', M365_GRAPH_ENDPOINT: 'ftp://x' }))).toBe('environment: M365_GRAPH_ENDPOINT: must be an https:// URL');
   });
 });
+
+describe('proxy', () => {
+  const env = { M365_TENANT_ID: TENANT_ID, M365_CLIENT_ID: CLIENT_ID, M365_CLIENT_SECRET: 's' };
+  const proxyOf = (vars: Record<string, string>) => {
+    const proxy = loadConfigFromEnv({ ...env, ...vars }).proxy;
+    return proxy && { url: proxy.url.reveal(), noProxy: proxy.noProxy };
+  };
+
+  it('is read from HTTPS_PROXY, lowercase first, else HTTP_PROXY, with NO_PROXY', () => {
+    expect(proxyOf({})).toBeUndefined();
+    expect(proxyOf({ HTTPS_PROXY: 'http://upper:3128', https_proxy: 'http://lower:3128', NO_PROXY: 'a.example, b.example:8443 *.c.example' }))
+      .toEqual({ url: 'http://lower:3128', noProxy: ['a.example', 'b.example:8443', '*.c.example'] });
+    expect(proxyOf({ HTTP_PROXY: 'http://plain:3128', no_proxy: 'x', NO_PROXY: 'y' })).toEqual({ url: 'http://plain:3128', noProxy: ['x'] });
+    expect(proxyOf({ https_proxy: 'http://p:1', HTTP_PROXY: 'http://q:2' })?.url).toBe('http://p:1');
+  });
+
+  it('comes from proxy: in the file, which replaces the environment entirely', () => {
+    const path = file('proxy.yml', `${tenantYaml('    clientSecret: s\n')}proxy:\n  url: http://user:pa%3Ass@proxy.example:3128\n  noProxy: [internal.example]\n`);
+    const config = loadConfigFile(path, { HTTPS_PROXY: 'http://env:1', NO_PROXY: 'env.example' });
+    expect(config.proxy?.url.reveal()).toBe('http://user:pa%3Ass@proxy.example:3128');
+    expect(config.proxy?.noProxy).toEqual(['internal.example']);
+    expect(loadConfigFile(file('noproxy.yml', tenantYaml('    clientSecret: s\n')), { HTTPS_PROXY: 'http://env:1' }).proxy?.url.reveal()).toBe('http://env:1');
+  });
+
+  it('keeps its credentials secret in every printout and error', () => {
+    const path = file('proxy-secret.yml', `${tenantYaml('    clientSecret: s\n')}proxy:\n  url: http://user:hunter2@proxy.example:3128\n`);
+    const config = loadConfigFile(path, {});
+    for (const shown of [JSON.stringify(config), inspect(config, { depth: 10 }), JSON.stringify(redactedConfig(config))]) expect(shown).not.toContain('hunter2');
+    const bad = file('proxy-bad.yml', `${tenantYaml('    clientSecret: s\n')}proxy:\n  url: socks5://user:hunter2@proxy.example:1080\n`);
+    expect(errorOf(() => loadConfigFile(bad, {}))).toBe(`${bad}: proxy.url: must be an http:// or https:// URL such as http://proxy.example:3128 (with credentials: http://user:password@proxy.example:3128)`);
+    expect(errorOf(() => loadConfigFromEnv({ ...env, HTTPS_PROXY: 'user:hunter2@proxy' })))
+      .toBe('environment: HTTPS_PROXY: must be an http:// or https:// URL such as http://proxy.example:3128 (with credentials: http://user:password@proxy.example:3128)');
+  });
+});

@@ -1,10 +1,14 @@
 import { getEventListeners } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RequestBudget } from '../../src/graph/budget.js';
+import { Outbound, dispatcherFor } from '../../src/auth/outbound.js';
 import { GraphClient, parseRetryAfter, type GraphClientOptions } from '../../src/graph/client.js';
-import { BudgetExhaustedError, GraphError, InvalidResponseError, PagingError, TimeoutError } from '../../src/model/errors.js';
+import {
+  BudgetExhaustedError, GraphError, InvalidResponseError, PagingError, RedirectError, TimeoutError, TokenError, TooLargeError,
+} from '../../src/model/errors.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, base: string) => void;
 
@@ -28,16 +32,20 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }
 
-function client(base: string, overrides: Partial<GraphClientOptions> = {}) {
+type ClientOverrides = Partial<Omit<GraphClientOptions, 'outbound'>> & { timeoutMs?: number; maxResponseBytes?: number };
+
+function client(base: string, overrides: ClientOverrides = {}) {
+  const { timeoutMs = 2_000, maxResponseBytes = 1_048_576, ...rest } = overrides;
   const responses: string[] = [];
   let throttled = 0;
   const graph = new GraphClient({
     graphEndpoint: base,
     getToken: async () => 'token-123',
+    outbound: new Outbound({ dispatcher: dispatcherFor(), timeoutMs, maxResponseBytes }),
     observer: { onResponse: (_e, code) => responses.push(code), onThrottled: () => throttled++ },
-    timeoutMs: 2_000, maxRetries: 3, maxBackoffMs: 5_000, maxPages: 5, pageSize: 2, concurrency: 2,
+    maxRetries: 3, maxBackoffMs: 5_000, maxPages: 5, pageSize: 2, concurrency: 2,
     random: () => 0,
-    ...overrides,
+    ...rest,
   });
   return { graph, responses, throttled: () => throttled };
 }
@@ -156,9 +164,16 @@ describe('GraphClient retries and errors', () => {
 
 describe('parseRetryAfter', () => {
   it('reads fractional seconds and HTTP dates, ignores garbage', () => {
+    const now = Date.parse('Wed, 21 Oct 2015 07:28:00 GMT');
     expect(parseRetryAfter('2.128')).toBe(2_128);
-    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(10_000);
-    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter(' 0 ')).toBe(0);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', now)).toBe(10_000);
+    expect(parseRetryAfter('Wednesday, 21-Oct-15 07:28:10 GMT', now)).toBe(10_000);
+    expect(parseRetryAfter('Wed Oct 21 07:28:10 2015', now)).toBe(10_000);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:27:00 GMT', now)).toBe(0);
+    for (const garbage of ['soon', '-5', '-0.5', '1e3', '+3', 'Infinity', '2015-10-21T07:28:10Z', 'Wed, 21 Oct 2015 07:28:10 CET', '']) {
+      expect(parseRetryAfter(garbage, now), garbage).toBeUndefined();
+    }
     expect(parseRetryAfter(null)).toBeUndefined();
   });
 });
@@ -185,5 +200,165 @@ describe('requests under a long-lived signal', () => {
     await expect(pending).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(5_000);
     server!.closeAllConnections();
+  });
+});
+
+/** A second real server standing for wherever a hostile answer points; it counts what reaches it. */
+async function foreign(): Promise<{ url: string; hits: () => number; close(): Promise<void> }> {
+  let hits = 0;
+  const other = createServer((_req, res) => {
+    hits++;
+    json(res, 200, { value: [{ id: 'FOREIGN' }] });
+  });
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(other.address() as AddressInfo).port}`,
+    hits: () => hits,
+    close: () => new Promise<void>((resolve) => other.close(() => resolve())),
+  };
+}
+
+describe('GraphClient refusals', () => {
+  it.each([301, 302, 303, 307, 308])('never follows a %i, to another port or anywhere: reason redirect, no retry', async (status) => {
+    const elsewhere = await foreign();
+    try {
+      let calls = 0;
+      const base = await serve((_req, res) => {
+        calls++;
+        res.writeHead(status, { location: `${elsewhere.url}/v1.0/x?token=leaked` }).end();
+      });
+      const { graph, responses } = client(base);
+      const error = await graph.getCollection('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RedirectError);
+      expect(error).toMatchObject({ reason: 'redirect', status });
+      expect((error as Error).message).toBe(`x: ${base} answered ${status} ${STATUS_CODES[status]} redirecting to ${elsewhere.url}; redirects are never followed`);
+      expect(elsewhere.hits()).toBe(0);
+      expect(calls).toBe(1);
+      expect(responses).toEqual([String(status)]);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it('refuses a 100 MB body once it passes maxResponseBytes, without reading the rest', async () => {
+    let written = 0;
+    const base = await serve((_req, res) => {
+      // Chunked (no Content-Length), so the limit is found by counting; written only as fast as the client reads.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const piece = Buffer.alloc(65_536, 'x');
+      const pump = () => {
+        while (written < 100_000_000 && !res.destroyed) {
+          written += piece.length;
+          if (!res.write(piece)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.write('{"value":[],"padding":"');
+      pump();
+    });
+    const { graph, responses } = client(base, { maxResponseBytes: 5_000_000 });
+    const error = await graph.getJson('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TooLargeError);
+    expect((error as Error).message).toBe(`x: the answer of ${base} exceeds 5000000 bytes (graph.maxResponseBytes); refused`);
+    expect(responses).toEqual(['200']);
+    // What the socket buffers held when the client stopped reading, not the 100 MB.
+    expect(written).toBeLessThan(20_000_000);
+  });
+
+  it('refuses a body whose Content-Length is over the limit before reading it', async () => {
+    const base = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100000000' }).end());
+    await expect(client(base, { maxResponseBytes: 5_000_000 }).graph.getJson('/v1.0/x', { endpoint: 'x' })).rejects.toBeInstanceOf(TooLargeError);
+  });
+
+  it('refuses a 1 MB gzip bomb (1 GiB inflated) while it inflates, at the default limit, memory bounded', async () => {
+    const member = gzipSync(Buffer.alloc(1_048_576, ' '), { level: 9 });
+    const bomb = Buffer.concat([gzipSync('{"value":['), ...Array.from({ length: 1_024 }, () => member), gzipSync(']}')]);
+    expect(bomb.length).toBeLessThan(1_200_000);
+    const base = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(bomb));
+    const rssBefore = process.memoryUsage().rss;
+    const started = performance.now();
+    const error = await client(base, { maxResponseBytes: 52_428_800 }).graph.getJson('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
+    const seconds = (performance.now() - started) / 1_000;
+    const grownMiB = (process.memoryUsage().rss - rssBefore) / 1_048_576;
+    expect(error).toBeInstanceOf(TooLargeError);
+    expect((error as Error).message).toMatch(/exceeds 52428800 bytes/);
+    // Unbounded, this is a 1 GiB string (past V8's limit) after ~10 s of inflating.
+    expect(seconds).toBeLessThan(5);
+    expect(grownMiB).toBeLessThan(300);
+    console.info(`gzip bomb refused after ${seconds.toFixed(2)} s; RSS grew ${grownMiB.toFixed(0)} MiB`);
+  });
+
+  it.each(['-5', 'soon', '1e3', '0x10', 'Wed, 21 Oct 2015 07:28:00', ''])('ignores Retry-After %j and backs off instead', async (header) => {
+    const times: number[] = [];
+    const base = await serve((_req, res) => {
+      times.push(Date.now());
+      if (times.length === 1) json(res, 503, { error: { code: 'serviceNotAvailable', message: 'down' } }, { 'retry-after': header });
+      else json(res, 200, { value: [] });
+    });
+    // random() = 0: the first backoff is half of 1 s.
+    expect(await client(base).graph.getJson('/v1.0/x', { endpoint: 'x' })).toEqual({ value: [] });
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(480);
+  });
+
+  it('on 401 InvalidAuthenticationToken gets a new token once and retries, then succeeds', async () => {
+    const seen: string[] = [];
+    const base = await serve((req, res) => {
+      seen.push(req.headers.authorization!);
+      if (req.headers.authorization === 'Bearer revoked-token-1') json(res, 401, { error: { code: 'InvalidAuthenticationToken', message: 'Continuous access evaluation resulted in challenge' } });
+      else json(res, 200, { value: [{ id: 'ok' }] });
+    });
+    const calls: Array<string | undefined> = [];
+    const getToken = async (_signal?: AbortSignal, rejected?: string) => {
+      calls.push(rejected);
+      return rejected ? 'fresh-token-2' : 'revoked-token-1';
+    };
+    const { graph, responses } = client(base, { getToken });
+    expect(await graph.getCollection('/v1.0/x', { endpoint: 'x' })).toEqual([{ id: 'ok' }]);
+    expect(calls).toEqual([undefined, 'revoked-token-1']);
+    expect(seen).toEqual(['Bearer revoked-token-1', 'Bearer fresh-token-2']);
+    expect(responses).toEqual(['401', '200']);
+  });
+
+  it('gives up after one renewal when the new token is refused too', async () => {
+    let calls = 0;
+    const base = await serve((_req, res) => {
+      calls++;
+      json(res, 401, { error: { code: 'InvalidAuthenticationToken', message: 'Access token validation failure.' } });
+    });
+    const error = await client(base).graph.getJson('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GraphError);
+    expect((error as Error).message).toBe('Graph x answered 401 InvalidAuthenticationToken: Access token validation failure.');
+    expect(calls).toBe(2);
+  });
+
+  it('spends no request budget when sign-in fails', async () => {
+    let calls = 0;
+    const base = await serve((_req, res) => {
+      calls++;
+      json(res, 200, { value: [] });
+    });
+    const budget = new RequestBudget([{ name: '1m', limit: 5, windowMs: 60_000 }]);
+    const getToken = () => Promise.reject(new TokenError('AADSTS7000222', 'token request for tenant t failed: AADSTS7000222: expired'));
+    await expect(client(base, { getToken }).graph.getJson('/v1.0/x', { endpoint: 'x', budget })).rejects.toBeInstanceOf(TokenError);
+    expect(budget.remaining()).toEqual([{ window: '1m', remaining: 5 }]);
+    expect(calls).toBe(0);
+  });
+
+  it('quotes only the first line of an error body, and never the token it echoes', async () => {
+    const token = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.secret-token-body.signature';
+    const base = await serve((req, res) => {
+      const echo = `Authorization: ${req.headers.authorization}`;
+      res.writeHead(400, `Bad ${echo}`, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'BadRequest', message: `Cannot parse; headers: ${echo}\n${echo}\nHost: x`, innerError: { 'request-id': 'r-9', echo } } }));
+    });
+    const error = await client(base, { getToken: async () => token }).graph.getJson('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('Graph x answered 400 BadRequest: Cannot parse; headers: Authorization: Bearer <secret> (request-id r-9)');
+  });
+
+  it('hides an echoed token in a reason phrase too, when the body is not OData', async () => {
+    const token = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.secret-token-body.signature';
+    const base = await serve((req, res) => res.writeHead(502, `Upstream refused ${req.headers.authorization}`).end(`<html>${req.headers.authorization}</html>`));
+    const error = await client(base, { getToken: async () => token, maxRetries: 0 }).graph.getJson('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('Graph x answered 502 unknown: Upstream refused Bearer <secret>');
   });
 });

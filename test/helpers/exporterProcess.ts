@@ -38,7 +38,13 @@ export interface ExporterProcess {
  * OTEL_* variables of the test's own environment are not passed on (they configure the OTLP push); `env` adds
  * variables for this process.
  */
-export async function startExporter(config: Record<string, unknown>, caCertPem: string, extraArgs: string[] = [], env: Record<string, string> = {}, client: ExporterClient = {}): Promise<ExporterProcess> {
+export async function startExporter(
+  config: Record<string, unknown>,
+  caCertPem: string,
+  extraArgs: string[] = [],
+  extraEnv: Record<string, string> = {},
+  client: ExporterClient = {},
+): Promise<ExporterProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'm365-exporter-'));
   const configPath = join(dir, 'config.yml');
   const caPath = join(dir, 'ca.pem');
@@ -46,7 +52,9 @@ export async function startExporter(config: Record<string, unknown>, caCertPem: 
   writeFileSync(caPath, caCertPem);
   // JSON logs, which the tests parse; the default is logfmt.
   const child = spawn(process.execPath, [CLI, '--config.file', configPath, '--web.listen-address', '127.0.0.1:0', '--log.format', 'json', ...extraArgs], {
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('OTEL_'))), NODE_EXTRA_CA_CERTS: caPath, ...env },
+    // A proxy of the machine running the tests must not stand between the exporter and the loopback simulator; its
+    // OTEL_* variables must not configure the exporter under test.
+    env: { ...Object.fromEntries(Object.entries(withoutProxy(process.env)).filter(([name]) => !name.startsWith('OTEL_'))), NODE_EXTRA_CA_CERTS: caPath, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
@@ -103,6 +111,10 @@ export async function startExporter(config: Record<string, unknown>, caCertPem: 
     samples: async (path) => parseExposition(await scrape(path)),
     stop,
   };
+}
+
+function withoutProxy(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !/^(https?|no)_proxy$/i.test(name)));
 }
 
 export function tenantConfig(name: string, sim: { url: string }, tenant: { tenantId: string; clientId: string; clientSecret?: string }, extra: Record<string, unknown> = {}) {

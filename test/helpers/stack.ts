@@ -21,8 +21,8 @@ export interface StackOptions<WithOtlp extends boolean> {
   config: (parts: { sim: Simulator; otlp: Receiver<WithOtlp> }) => Record<string, unknown>;
   /** Extra exporter flags (`--config.file`, `--web.listen-address 127.0.0.1:0` and `--log.format json` are always given). */
   args?: string[];
-  /** Environment variables of the exporter process, made from the running simulator (and receiver). */
-  env?: (parts: { sim: Simulator; otlp: Receiver<WithOtlp> }) => Record<string, string>;
+  /** Environment variables of the exporter process (HTTPS_PROXY, OTEL_*, …), or made from the running simulator (and receiver). */
+  env?: Record<string, string> | ((parts: { sim: Simulator; otlp: Receiver<WithOtlp> }) => Record<string, string>);
   /** More CA certificates (PEM) the exporter trusts besides the simulator's: a test's own HTTPS server. */
   trust?: string;
   /** TLS trust, client certificate and basic auth for reaching an exporter run with `--web.config.file`. */
@@ -59,7 +59,8 @@ export async function startStack<WithOtlp extends boolean = false>(options: Stac
     if (options.otlp) started.otlp = await startOtlpReceiver();
     const exporterStart = Date.now();
     const parts = { sim, otlp: started.otlp as Receiver<WithOtlp> };
-    const exporter = (started.exporter = await startExporter(options.config(parts), `${sim.caCertPem}\n${options.trust ?? ''}`, options.args, options.env?.(parts), options.client));
+    const env = typeof options.env === 'function' ? options.env(parts) : options.env;
+    const exporter = (started.exporter = await startExporter(options.config(parts), `${sim.caCertPem}\n${options.trust ?? ''}`, options.args, env, options.client));
     await waitFor('the exporter to answer /-/ready with 200', async () => (await exporter.fetch('/-/ready')).ok, options.readyTimeoutMs ?? 30_000, 100);
     return {
       sim,

@@ -1,3 +1,5 @@
+import { request } from 'node:https';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../simulator/index.js';
 import { graph, TENANT, token } from './helpers.js';
@@ -117,5 +119,80 @@ describe('scripted faults', () => {
     tenant().setFault({ kind: 'throttle', count: 1 });
     expect((await graph(sim, tok, 'issues')).status).toBe(429);
     expect((await graph(sim, tok, 'issues')).status).toBe(200);
+  });
+});
+
+describe('hostile faults', () => {
+  let sim: Simulator;
+  let tok: string;
+  beforeAll(async () => {
+    sim = await startSimulator({ tenants: [TENANT] });
+    tok = await token(sim);
+  });
+  afterEach(() => sim.tenant(TENANT.tenantId).clearFaults());
+  afterAll(() => sim.stop());
+  const tenant = () => sim.tenant(TENANT.tenantId);
+
+  /** The raw bytes of an answer, not decoded. */
+  const raw = (path: string) => new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+    request(new URL(`/v1.0/admin/serviceAnnouncement/${path}`, sim.url), { headers: { Authorization: `Bearer ${tok}` }, ca: sim.caCertPem }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+    }).on('error', reject).end();
+  });
+
+  it('redirect: the status and Location instead of the data', async () => {
+    tenant().setFault({ kind: 'redirect', status: 307, location: 'http://127.0.0.1:9/x', count: 1, endpoint: 'issues' });
+    const res = await graph(sim, tok, 'issues');
+    expect(res.status).toBe(307);
+    expect(res.headers.location).toBe('http://127.0.0.1:9/x');
+    expect((await graph(sim, tok, 'issues')).status).toBe(200);
+  });
+
+  it('oversizedBody: a valid JSON body of exactly the size asked', async () => {
+    tenant().setFault({ kind: 'oversizedBody', bytes: 3_000_000, count: 1 });
+    const res = await raw('healthOverviews');
+    expect(res.body.length).toBe(3_000_000);
+    expect(JSON.parse(res.body.toString()).value).toEqual([]);
+  });
+
+  it('gzipBomb: about 1 KB per inflated MiB, valid JSON once inflated', async () => {
+    tenant().setFault({ kind: 'gzipBomb', inflatedBytes: 64 * 1_048_576, count: 1 });
+    const res = await raw('issues');
+    expect(res.headers['content-encoding']).toBe('gzip');
+    expect(res.body.length).toBeLessThan(64 * 1_100);
+    const inflated = gunzipSync(res.body);
+    expect(inflated.length).toBe(64 * 1_048_576 + '{"value":[]}'.length);
+    expect(JSON.parse(inflated.toString()).value).toEqual([]);
+  });
+
+  it('echoRequest: a 400 whose message quotes the headers, bearer token included', async () => {
+    tenant().setFault({ kind: 'echoRequest', count: 1 });
+    const res = await graph(sim, tok, 'messages');
+    expect(res.status).toBe(400);
+    expect(res.json().error.message.split('\n')[0]).toContain(`authorization: Bearer ${tok}`);
+  });
+
+  it('throttle with a verbatim Retry-After', async () => {
+    tenant().setFault({ kind: 'throttle', count: 1, retryAfter: '-5' });
+    expect((await graph(sim, tok, 'issues')).headers['retry-after']).toBe('-5');
+  });
+
+  it('tokenHang: the token request is read and never answered', async () => {
+    tenant().setFault({ kind: 'tokenHang' });
+    const before = tenant().tokenRequests;
+    const answered = await Promise.race([token(sim).then(() => true, () => true), new Promise((resolve) => setTimeout(() => resolve(false), 500))]);
+    expect(answered).toBe(false);
+    expect(tenant().tokenRequests).toBe(before + 1);
+  });
+
+  it('revokeTokens: tokens issued before answer 401 InvalidAuthenticationToken, new ones work', async () => {
+    const old = await token(sim);
+    tenant().revokeTokens();
+    const refused = await graph(sim, old, 'issues');
+    expect(refused.status).toBe(401);
+    expect(refused.json().error.code).toBe('InvalidAuthenticationToken');
+    expect((await graph(sim, await token(sim), 'issues')).status).toBe(200);
   });
 });
