@@ -112,7 +112,7 @@ export class Exporter {
     let next: Tenant[];
     const running = new Map(this.#tenants.map((tenant) => [tenant.name, tenant]));
     try {
-      config = this.#options.loadConfig();
+      config = keepUnchangedSettings(previous, this.#options.loadConfig());
       const restartAll = tenantSettingsChanged(previous, config);
       // Every new tenant is made before anything stops, so a failure here leaves the running ones as they are.
       next = config.tenants.map((tenant) => {
@@ -184,6 +184,17 @@ export class Exporter {
       gather: () => gather(this.#tenants, this.#global.registry), exportsTotal: this.#global.otlpExports, logger: this.#logger, serviceVersion: VERSION,
     });
   }
+}
+
+/**
+ * The new configuration with each unchanged top-level setting's object taken from the running one, so what is keyed
+ * by such an object stays shared: the connection pool of a proxy setting (src/auth/outbound.ts, dispatcherFor) is
+ * one for restarted and running tenants alike.
+ */
+function keepUnchangedSettings(previous: Config, next: Config): Config {
+  const kept: Record<string, unknown> = { ...next };
+  for (const key of Object.keys(next)) if (sameConfigValue(previous[key as keyof Config], next[key as keyof Config])) kept[key] = previous[key as keyof Config];
+  return kept as unknown as Config;
 }
 
 /** Whether a setting every tenant reads (refresh intervals, Graph client, budgets, ...) differs. */
