@@ -65,7 +65,7 @@ const YAML_ERRORS: Partial<Record<YAMLError['code'], string>> = {
   UNEXPECTED_TOKEN: 'unexpected characters',
 };
 
-function parseYaml(text: string, path: string): unknown {
+export function parseYaml(text: string, path: string): unknown {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
   if (document.errors.length > 0) {
@@ -169,7 +169,7 @@ function proxyFromEnv(env: NodeJS.ProcessEnv): Config['proxy'] {
   return parsed.data;
 }
 
-function formatIssues(source: string, issues: z.core.$ZodIssue[], envNames?: Record<string, string>, otelSources: Record<string, string> = {}): string {
+export function formatIssues(source: string, issues: z.core.$ZodIssue[], envNames?: Record<string, string>, otelSources: Record<string, string> = {}): string {
   const lines = issues.map((issue) => {
     let field = envNames ? envName(issue.path, envNames) : formatPath(issue.path);
     const variable = [3, 2].map((depth) => otelSources[formatPath(issue.path.slice(0, depth))]).find(Boolean);

@@ -75,6 +75,14 @@ export const BUILD_INFO: MetricDefinition = {
   name: 'm365_exporter_build_info', help: 'Version of the exporter (value 1).', type: 'gauge', labels: ['version', 'nodejs_version'],
 };
 
+/** Exporter-wide, as blackbox_exporter reports its reloads: the start counts as the first successful load. */
+export const CONFIG_RELOAD_SUCCESSFUL: MetricDefinition = {
+  name: 'm365_exporter_config_last_reload_successful', help: 'Whether the last configuration reload (SIGHUP or POST /-/reload) succeeded (1) or failed and the previous configuration stays (0).', type: 'gauge', labels: [],
+};
+export const CONFIG_RELOAD_SUCCESS_TIMESTAMP: MetricDefinition = {
+  name: 'm365_exporter_config_last_reload_success_timestamp_seconds', help: 'When the configuration was last loaded successfully, at start or by a reload (Unix time).', type: 'gauge', labels: [],
+};
+
 /** Exporter-wide: present with samples only when `otlp:` is configured. */
 export const OTLP_EXPORTS: MetricDefinition = counter('m365_exporter_otlp_exports_total',
   'OTLP metric exports by result (success, failure); a failure is counted once per export, after the OTLP exporter\'s own retries.', ['result']);
