@@ -24,8 +24,10 @@ describe('README', () => {
     }
   });
 
-  it('lists every Monitoring API function with its metric label', () => {
-    for (const fn of SERVICE_ACTIVITY_FUNCTIONS) expect(readme).toContain(`| \`${fn.workload}\` | \`${fn.name}\` | \`${fn.metric}\` |`);
+  it('lists every Monitoring API function with its metric label and kind', () => {
+    for (const fn of SERVICE_ACTIVITY_FUNCTIONS) {
+      expect(readme).toContain(`| \`${fn.workload}\` | \`${fn.name}\`${fn.learnOnly ? ' (named only)' : ''} | \`${fn.metric}\` | ${fn.kind} → `);
+    }
   });
 });
 
