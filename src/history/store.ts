@@ -84,7 +84,8 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
     CREATE INDEX issue_transitions_by_issue ON issue_transitions (tenant, issue_id, at);
     CREATE TABLE service_transitions (tenant TEXT NOT NULL, service_id TEXT NOT NULL, at INTEGER NOT NULL, status TEXT NOT NULL);
     CREATE INDEX service_transitions_by_service ON service_transitions (tenant, service_id, at);
-    CREATE TABLE counters (tenant TEXT NOT NULL, metric TEXT NOT NULL, labels TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (tenant, metric, labels)) WITHOUT ROWID;
+    -- One JSON array per tenant: hundreds of series, always read and written together.
+    CREATE TABLE counters (tenant TEXT NOT NULL PRIMARY KEY, series TEXT NOT NULL) WITHOUT ROWID;
     CREATE TABLE positions (tenant TEXT NOT NULL, collector TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (tenant, collector)) WITHOUT ROWID;
   `),
 ];
@@ -196,11 +197,8 @@ export class HistoryStore {
 
   /** Replaces the tenant's saved counters and read positions. */
   saveState(tenant: string, state: StoredTenantState): void {
-    this.#db.run('DELETE FROM counters WHERE tenant = ?', [tenant]);
+    this.#db.run('INSERT OR REPLACE INTO counters VALUES (?, ?)', [tenant, JSON.stringify(state.counters)]);
     this.#db.run('DELETE FROM positions WHERE tenant = ?', [tenant]);
-    for (const { metric, labels, value } of state.counters) {
-      this.#db.run('INSERT OR REPLACE INTO counters VALUES (?, ?, ?, ?)', [tenant, metric, JSON.stringify(labels), value]);
-    }
     for (const [collector, position] of Object.entries(state.positions)) {
       this.#db.run('INSERT INTO positions VALUES (?, ?, ?)', [tenant, collector, JSON.stringify(position)]);
     }
@@ -209,8 +207,7 @@ export class HistoryStore {
 
   loadState(tenant: string): StoredTenantState {
     return {
-      counters: this.#rows('SELECT metric, labels, value FROM counters WHERE tenant = ?', [tenant])
-        .map(([metric, labels, value]) => ({ metric: String(metric), labels: JSON.parse(String(labels)) as Labels, value: Number(value) })),
+      counters: this.#rows('SELECT series FROM counters WHERE tenant = ?', [tenant]).flatMap(([series]) => JSON.parse(String(series)) as StoredCounter[]),
       positions: Object.fromEntries(this.#rows('SELECT collector, state FROM positions WHERE tenant = ?', [tenant])
         .map(([collector, state]) => [String(collector), JSON.parse(String(state)) as unknown])),
     };
@@ -281,6 +278,8 @@ export class HistoryStore {
     if (!this.#dirty || path === undefined) return;
     this.prune();
     this.#dirty = false;
+    // Replaced counter rows leave free pages behind; the file is rewritten whole anyway, so write it compact.
+    this.#db.exec('VACUUM');
     const bytes = this.#db.export();
     const temporary = `${path}.tmp-${process.pid}`;
     try {
