@@ -141,6 +141,11 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
     if (this.#snapshot === undefined) this.#seed = snapshot;
   }
 
+  /** The snapshot, or before the first success the one saved before a restart: for the view (health's services), never exported. */
+  get latest(): Snapshot | undefined {
+    return this.#snapshot ?? this.#seed;
+  }
+
   /** The snapshot, for the tenant's view (health's services). */
   get snapshot(): Snapshot | undefined {
     return this.#snapshot;

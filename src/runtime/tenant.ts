@@ -134,7 +134,8 @@ export class Tenant {
   }
 
   #view(): TenantView {
-    const health = this.runners.find((runner) => runner.name === 'health')?.snapshot as { services: TenantView['services'] } | undefined;
+    // Before health's first refresh after a restart, its saved services: issues new while down need their ids.
+    const health = this.runners.find((runner) => runner.name === 'health')?.latest as { services: TenantView['services'] } | undefined;
     const services = health?.services ?? [];
     const byName = new Map(services.map((s) => [s.name.toLowerCase(), s.id]));
     return {
