@@ -68,8 +68,9 @@ export const issuesCollector: Collector<IssuesSnapshot, IssuesSettings> = {
         }
       }
     }
-    const horizon = context.now.getTime() - context.settings.retention;
-    return { issues: issues.filter((issue) => !issue.isResolved || (issue.end ?? issue.lastModified).getTime() >= horizon), ids };
+    // Every issue Graph returned, also those resolved before issueRetention: `write` leaves them out, and the history
+    // (src/history/) keeps them, so a lost store is rebuilt as far back as Graph remembers.
+    return { issues, ids };
   },
 
   write(snapshot, view, out, now, settings) {
