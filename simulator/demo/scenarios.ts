@@ -139,7 +139,7 @@ export const DEMO_SCENARIOS: Readonly<Record<string, DemoScenario>> = {
       'instead of at the next token renewal (up to 60-90 minutes with a real tenant).',
     plays: [{ tenant: 'contoso', scenario: 'expired-secret' }],
     tenantConfig: { contoso: { clientSecretExpiresAt: new Date().toISOString().slice(0, 10) } },
-    configWhy: 'contoso declares when its secret expires (today), as you would to be warned weeks ahead',
+    configWhy: 'clientSecretExpiresAt set to today for contoso, as you would declare it to be warned weeks ahead',
     signals: [
       {
         what: 'Entra ID refuses the secret, and the AADSTS code says why: expired',
