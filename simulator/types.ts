@@ -84,11 +84,13 @@ export type GraphEndpointName = 'healthOverviews' | 'issues' | 'messages' | 'ser
 
 export type Fault =
   /**
-   * The next `count` Graph requests answer 429 with Retry-After (fractional allowed). `retryAfter` sends that header
-   * value verbatim instead, for clients that must survive a broken one (`-5`, `soon`).
+   * The next `count` Graph requests answer 429 with Retry-After (fractional allowed); `count` undefined: every request
+   * until cleared (a throttling storm). `retryAfter` sends that header value verbatim instead, for clients that must
+   * survive a broken one (`-5`, `soon`).
    */
-  | { kind: 'throttle'; count: number; retryAfterSeconds?: number; retryAfter?: string; endpoint?: GraphEndpointName }
-  | { kind: 'serverError'; count: number; status?: 500 | 503 | 504; endpoint?: GraphEndpointName }
+  | { kind: 'throttle'; count?: number; retryAfterSeconds?: number; retryAfter?: string; endpoint?: GraphEndpointName }
+  /** `count` undefined: until cleared (an outage). */
+  | { kind: 'serverError'; count?: number; status?: 500 | 503 | 504; endpoint?: GraphEndpointName }
   /** `count` undefined: until cleared. */
   | { kind: 'slow'; delayMs: number; count?: number; endpoint?: GraphEndpointName }
   /** `count` undefined: until cleared. */
@@ -189,8 +191,11 @@ export interface SimTenant {
    * From now on the affected function's values drop (`null` ends it; a new kind replaces the current one):
    * `mfaSuccessDrop` MFA sign-in success counts × 0.2; `exchangeConnectivityDrop` Exchange connectivity ≈ 70 %;
    * `teamsAudioQualityDrop` Teams audio QoE and audio-over-UDP ≈ 60 %. Buckets before the switch keep their values.
+   * `since` backdates the switch, so settled buckets already show it (the demo cannot wait for 5-minute buckets to
+   * settle); it must not be earlier than the previous switch.
+   * @param options.since @default now
    */
-  setServiceActivityAnomaly(kind: ServiceActivityAnomalyKind | null): void;
+  setServiceActivityAnomaly(kind: ServiceActivityAnomalyKind | null, options?: { since?: Date }): void;
   readonly serviceActivityAnomaly: ServiceActivityAnomalyKind | null;
   /**
    * Revokes every access token issued so far (as continuous access evaluation does after a credential or policy
