@@ -79,6 +79,7 @@ export class Exporter {
       version: VERSION,
       security: this.#security,
       reload: () => this.reload(),
+      tenants: () => this.#tenants,
     });
     const { server, url } = await listen({
       handler: app, security: this.#security, listen: this.#config.listen, maxConnections: this.#options.maxConnections, logger: this.#logger,

@@ -33,7 +33,7 @@ export function safeHtml(html: string): string {
 
 /** The text of a post, as the legacy MessageText was: line breaks for <br> and paragraphs, no markup, entities decoded. */
 export function bodyText(html: string): string {
-  const text = sanitize(html.replace(/<br\s*\/?>/gi, '\n').replace(/<\/(p|div|li|h\d|tr)>/gi, '\n$&'), { allowedTags: [], allowedAttributes: {} });
+  const text = sanitize(html.replace(/<br\s*\/?>/gi, '\n').replace(/<\/(p|div|h\d)>/gi, '\n\n$&').replace(/<\/(li|tr)>/gi, '\n$&'), { allowedTags: [], allowedAttributes: {} });
   // sanitize-html escapes the text it returns; the legacy API's JSON carried it plain.
   return text
     .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&nbsp;/g, '\u00a0').replace(/&amp;/g, '&')
