@@ -202,7 +202,7 @@ export class TenantState implements SimTenant, ActivitySource {
       posts: [],
     };
     if (this.findIssue(issue.id)) throw new Error(`issue ${issue.id} already exists`);
-    this.addPost(issue, `Title: ${issue.title}<br><br>User Impact: ${issue.impactDescription}<br><br>Current status: We're investigating this issue.`);
+    this.addPost(issue, input.post ?? `Title: ${issue.title}<br><br>User Impact: ${issue.impactDescription}<br><br>Current status: We're investigating this issue.`);
     this.issues.push(issue);
     this.syncServiceStatus(svc.id);
     return issue.id;
@@ -276,7 +276,7 @@ export class TenantState implements SimTenant, ActivitySource {
       actionRequiredByDateTime: msg.actionRequiredByDateTime?.toISOString() ?? null,
       services: msg.services ?? ['Microsoft 365 suite'],
       details: [],
-      body: { contentType: 'html', content: `<p>${msg.title}</p>` },
+      body: { contentType: 'html', content: msg.body ?? `<p>${msg.title}</p>` },
       // Always null under application permissions (ref §2.5).
       viewPoint: null,
       hasAttachments: false,

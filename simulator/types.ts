@@ -133,6 +133,8 @@ export interface OpenIssueInput {
   /** @default 'microsoft' */
   origin?: string;
   impactDescription?: string;
+  /** The first post's HTML, as Microsoft would send it (hostile markup for feed tests). @default a "Title: … User Impact: …" post */
+  post?: string;
 }
 
 export type IssuePatch = Partial<{ status: string; title: string; classification: string; featureGroup: string; feature: string }>;
@@ -153,6 +155,8 @@ export interface AddMessageInput {
   /** Service display names. @default ['Microsoft 365 suite'] */
   services?: string[];
   tags?: string[];
+  /** The body's HTML. @default `<p>${title}</p>` */
+  body?: string;
 }
 
 /** Scriptable state of one simulated tenant. */

@@ -84,6 +84,7 @@ export class Exporter {
       security: this.#security,
       reload: () => this.reload(),
       history: this.#history,
+      tenants: () => this.#tenants,
     });
     const { server, url } = await listen({
       handler: app, security: this.#security, listen: this.#config.listen, maxConnections: this.#options.maxConnections, logger: this.#logger,

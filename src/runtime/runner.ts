@@ -146,6 +146,11 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
     return this.#snapshot ?? this.#seed;
   }
 
+  /** The snapshot as exported: none before the first success, none while withheld (the legacy API and the feeds). */
+  get served(): Snapshot | undefined {
+    return this.#withheld ? undefined : this.#snapshot;
+  }
+
   /** The snapshot, for the tenant's view (health's services). */
   get snapshot(): Snapshot | undefined {
     return this.#snapshot;

@@ -1,5 +1,7 @@
 import { COLLECTORS } from '../collectors/index.js';
-import type { IssuesSettings } from '../collectors/issues.js';
+import type { HealthSnapshot } from '../collectors/healthOverviews.js';
+import type { Issue, IssuesSettings, IssuesSnapshot } from '../collectors/issues.js';
+import type { Message, MessagesSnapshot } from '../collectors/messages.js';
 import type { ServiceActivitySettings } from '../collectors/serviceActivity.js';
 import type { Labels, SampleWriter, TenantView } from '../collectors/types.js';
 import type { Config, TenantConfig } from '../config/load.js';
@@ -27,6 +29,13 @@ export interface SeriesGroup {
 export interface TenantState {
   counters: Array<{ metric: MetricDefinition; labels: Labels; value: number }>;
   snapshots: Partial<Record<CollectorName, unknown>>;
+}
+
+/** What a tenant's collectors hold, as exported (src/legacy/ and src/feeds/ read it); empty lists before the first refresh. */
+export interface TenantData {
+  services: HealthSnapshot['services'];
+  issues: readonly Issue[];
+  messages: readonly Message[];
 }
 
 /** Each collector gets its own settings, nothing else of the configuration. */
@@ -121,6 +130,15 @@ export class Tenant {
       const snapshot = state.snapshots[runner.collector.name];
       if (snapshot !== undefined) runner.seed(snapshot);
     }
+  }
+
+  get data(): TenantData {
+    const served = <T>(name: string) => this.runners.find((runner) => runner.name === name)?.served as T | undefined;
+    return {
+      services: served<HealthSnapshot>('health')?.services ?? [],
+      issues: served<IssuesSnapshot>('issues')?.issues ?? [],
+      messages: served<MessagesSnapshot>('messages')?.messages ?? [],
+    };
   }
 
   onChange(listener: (changed: SeriesGroup[]) => void): void {

@@ -3,7 +3,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { CONTENT_TYPES, type ExpositionFormat } from '../exposition/render.js';
 import type { ExpositionStore } from '../exposition/store.js';
 import type { DailyHistory } from '../history/daily.js';
+import type { Tenant } from '../runtime/tenant.js';
 import type { WebSecurity } from './security.js';
+import { viewRoutes } from './views.js';
 
 /** What a configuration reload came to; the error names what is wrong, never a secret (a ConfigError's message). */
 export type ReloadOutcome = { ok: true } | { ok: false; error: string };
@@ -21,6 +23,8 @@ export interface AppOptions {
   reload(): Promise<ReloadOutcome>;
   /** GET /api/v1/history: per-day history of a running tenant (src/history/). */
   history?: { readonly retentionDays: number; daily(tenant: string, days: number): DailyHistory | undefined };
+  /** The running tenants, for the legacy API and the feeds (src/server/views.ts). */
+  tenants(): readonly Tenant[];
 }
 
 /** Methods each path answers; any other method is a 405 with these in Allow. */
@@ -35,7 +39,7 @@ const ALLOWED: Record<string, string> = {
  */
 const LANDING_PAGE_HEADERS = { 'Content-Security-Policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'", 'X-Frame-Options': 'DENY' };
 
-export function createApp({ exposition, tenantNames, isReady, version, security, reload, history }: AppOptions): express.Express {
+export function createApp({ exposition, tenantNames, isReady, version, security, reload, history, tenants }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // The exposition is already bytes: no ETag (express would hash every body), no query-string parsing beyond one key.
@@ -113,6 +117,8 @@ export function createApp({ exposition, tenantNames, isReady, version, security,
     if (outcome.ok) res.type('text').send('Reloaded\n');
     else res.status(500).type('text').send(`failed to reload the configuration; the running one stays:\n${outcome.error}\n`);
   });
+
+  app.use(viewRoutes(tenants));
 
   for (const [path, allow] of Object.entries(ALLOWED)) {
     app.all(path, (req, res) => {
@@ -214,6 +220,7 @@ function landingPage(version: string, tenantNames: string[]): string {
 <li><a href="/metrics">/metrics</a>: all tenants</li>
 ${probes}
 <li>/api/v1/history?tenant=NAME&amp;days=N: daily history of a tenant (JSON)</li>
+<li><a href="/feeds/issues.atom">/feeds/issues.atom</a>, <a href="/feeds/messages.atom">/feeds/messages.atom</a>: Atom feeds</li>
 <li><a href="/-/healthy">/-/healthy</a></li>
 <li><a href="/-/ready">/-/ready</a></li>
 </ul>
