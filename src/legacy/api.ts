@@ -1,5 +1,6 @@
 import type { TenantData } from '../runtime/tenant.js';
-import { LEGACY_OPERATIONS } from './entities.js';
+import type { DailyHistory } from '../history/daily.js';
+import { HISTORICAL_DAYS, HISTORICAL_STATUS, LEGACY_OPERATIONS } from './entities.js';
 import { applyQuery, LegacyQueryError, parseQuery } from './query.js';
 
 /** A configured tenant as the legacy paths name it: `{tenant}` is its name, tenant id or domain. */
@@ -7,6 +8,8 @@ export interface LegacyTenant {
   name: string;
   tenantId: string;
   data: TenantData;
+  /** The tenant's daily history (src/history/), absent when the history store is disabled. */
+  history?(days: number): DailyHistory | undefined;
 }
 
 export interface LegacyAnswer {
@@ -30,14 +33,15 @@ export function answerLegacy(tenants: readonly LegacyTenant[], segment: string, 
   const tenant = findTenant(tenants, segment);
   // The answer never lists the configured tenants, as /probe does not.
   if (!tenant) return odataError(404, 'UnknownTenant', `no configured tenant is named '${segment.slice(0, 100)}' or has that tenant id or domain`);
-  if (operationName.toLowerCase() === 'historicalstatus') {
-    return odataError(501, 'NotImplemented', 'HistoricalStatus comes with the history store (daily status per service); until then use CurrentStatus, or Prometheus history of m365_service_status');
-  }
-  const operation = LEGACY_OPERATIONS.find((op) => op.name.toLowerCase() === operationName.toLowerCase());
-  if (!operation) return odataError(404, 'UnknownOperation', `ServiceComms has no operation '${operationName.slice(0, 60)}'; it has ${[...LEGACY_OPERATIONS.map((op) => op.name), 'HistoricalStatus'].join(', ')}`);
+  const historical = operationName.toLowerCase() === HISTORICAL_STATUS.name.toLowerCase();
+  const operation = historical ? HISTORICAL_STATUS : LEGACY_OPERATIONS.find((op) => op.name.toLowerCase() === operationName.toLowerCase());
+  if (!operation) return odataError(404, 'UnknownOperation', `ServiceComms has no operation '${operationName.slice(0, 60)}'; it has ${[...LEGACY_OPERATIONS.map((op) => op.name), HISTORICAL_STATUS.name].join(', ')}`);
+  const history = historical ? tenant.history?.(HISTORICAL_DAYS) : undefined;
+  if (historical && !history) return odataError(501, 'NotImplemented', 'HistoricalStatus needs the history store, which is disabled (storage.enabled: false); use CurrentStatus, or Prometheus history of m365_service_status');
   try {
     const options = parseQuery(query, operation.name, operation.filterable, operation.properties);
-    const value = applyQuery(operation.entities(tenant.data, now), options, operation.defaultTop);
+    const entities = history ? HISTORICAL_STATUS.entities(history) : (operation as (typeof LEGACY_OPERATIONS)[number]).entities(tenant.data, now);
+    const value = applyQuery(entities, options, (operation as { defaultTop?: number }).defaultTop);
     const shape = options.select ? `(${options.select.join(',')})` : '';
     return { status: 200, body: { '@odata.context': `${root}/ServiceComms/$metadata#${operation.name}${shape}`, value } };
   } catch (error) {

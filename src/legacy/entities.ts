@@ -4,6 +4,7 @@
  * severity, so `FeatureNames` and `FeatureGroupStatusCollection` list the feature groups of the service's issues
  * within `issueRetention`, and incidents carry `Severity: null`.
  */
+import type { DailyHistory } from '../history/daily.js';
 import { bodyText } from '../collectors/body.js';
 import type { Issue } from '../collectors/issues.js';
 import type { Message } from '../collectors/messages.js';
@@ -207,3 +208,40 @@ function centerMessage(message: Message, serviceIdOf: (name: string) => string):
 }
 
 export const LEGACY_OPERATIONS: readonly LegacyOperation[] = [SERVICES, CURRENT_STATUS, MESSAGES];
+
+/** Days HistoricalStatus covers, as the retired API did ("the last 30 days"); `$filter` on StatusTime narrows it. */
+export const HISTORICAL_DAYS = 30;
+
+/**
+ * `HistoricalStatus`: one entity per service and UTC day from the history store's daily history (src/history/daily.ts):
+ * the day's worst status, the incidents that touched it, and per feature group its worst status. Newest day first.
+ */
+export const HISTORICAL_STATUS = {
+  name: 'HistoricalStatus',
+  properties: ['Id', 'Workload', 'StatusDate', 'StatusTime', 'WorkloadDisplayName', 'Status', 'IncidentIds', 'FeatureGroupStatusCollection'],
+  filterable: [
+    { name: 'Workload', type: 'string', read: read('Workload') },
+    { name: 'StatusTime', type: 'dateTime', read: read('StatusTime') },
+  ],
+  entities(history: DailyHistory): Entity[] {
+    const entities = history.services.flatMap((service) => service.days.map((day): Entity => {
+      const at = `${day.date}T00:00:00.000Z`;
+      return {
+        Id: service.serviceId,
+        Workload: service.serviceId,
+        StatusDate: at,
+        StatusTime: at,
+        WorkloadDisplayName: service.serviceName,
+        // A day with nothing observed and no issue is operational, as the retired API reported it.
+        Status: legacyStatus(day.worstStatus === 'unknown' ? 'serviceOperational' : day.worstStatus),
+        IncidentIds: day.incidents,
+        FeatureGroupStatusCollection: day.featureGroups.map((group) => ({
+          Feature: featureKey(group.featureGroup),
+          FeatureGroupDisplayName: group.featureGroup,
+          FeatureStatus: legacyStatus(group.worstStatus),
+        })),
+      };
+    }));
+    return entities.sort((a, b) => Date.parse(b.StatusTime as string) - Date.parse(a.StatusTime as string) || String(a.Id).localeCompare(String(b.Id)));
+  },
+} satisfies Omit<LegacyOperation, 'entities'> & { entities(history: DailyHistory): Entity[] };

@@ -118,7 +118,7 @@ export function createApp({ exposition, tenantNames, isReady, version, security,
     else res.status(500).type('text').send(`failed to reload the configuration; the running one stays:\n${outcome.error}\n`);
   });
 
-  app.use(viewRoutes(tenants));
+  app.use(viewRoutes(tenants, history));
 
   for (const [path, allow] of Object.entries(ALLOWED)) {
     app.all(path, (req, res) => {

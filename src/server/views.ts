@@ -4,19 +4,23 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { renderFeed, type FeedKind } from '../feeds/atom.js';
+import type { DailyHistory } from '../history/daily.js';
 import { answerLegacy } from '../legacy/api.js';
 import type { Tenant } from '../runtime/tenant.js';
 
 const LEGACY_PATH = '/api/v1.0/:tenant/ServiceComms/:operation';
 const FEEDS: Record<string, FeedKind> = { '/feeds/issues.atom': 'issues', '/feeds/messages.atom': 'messages' };
 
-export function viewRoutes(tenants: () => readonly Tenant[]): Router {
+export function viewRoutes(tenants: () => readonly Tenant[], history?: { daily(tenant: string, days: number): DailyHistory | undefined }): Router {
   const router = Router();
   const origin = (req: Request) => `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 
   router.get(LEGACY_PATH, (req: Request<{ tenant: string; operation: string }>, res: Response) => {
     const query = new URL(req.originalUrl, 'http://x').searchParams;
-    const known = tenants().map((tenant) => ({ name: tenant.name, tenantId: tenant.config.tenantId, get data() { return tenant.data; } }));
+    const known = tenants().map((tenant) => ({
+      name: tenant.name, tenantId: tenant.config.tenantId, get data() { return tenant.data; },
+      history: history && ((days: number) => history.daily(tenant.name, days)),
+    }));
     const root = `${origin(req)}/api/v1.0/${encodeURIComponent(req.params.tenant)}`;
     const answer = answerLegacy(known, req.params.tenant, req.params.operation, query, new Date(), root);
     res.status(answer.status);

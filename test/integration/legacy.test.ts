@@ -105,10 +105,18 @@ describe('the German walk-through against the exporter', () => {
     expect(Date.parse(incident.LastUpdatedTime as string)).toBeGreaterThanOrEqual(Date.parse(incident.StartTime as string));
   });
 
-  it('HistoricalStatus answers 501 until the history store; a bad filter 400 naming it', async () => {
-    const historical = await invokeRestMethod('/api/v1.0/contoso/ServiceComms/HistoricalStatus');
-    expect(historical.status).toBe(501);
-    expect(historical.json.error?.message).toContain('history store');
+  it('HistoricalStatus from the history store: today\'s row per service with the incidents of the day; a bad filter 400 naming it', async () => {
+    const today = `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`;
+    const historical = await invokeRestMethod(`/api/v1.0/contoso/ServiceComms/HistoricalStatus?$filter=StatusTime ge ${today.replace('.000', '')}`);
+    expect(historical.status).toBe(200);
+    const rows = Object.fromEntries(historical.json.value.map((row) => [row.Id, row]));
+    expect(rows.Lync).toMatchObject({ StatusDate: today, Status: 'ServiceDegradation', IncidentIds: ['LY197383'] });
+    expect(rows.SharePoint).toMatchObject({ Status: 'ServiceDegradation', IncidentIds: ['SP197263', 'SP197691'] });
+    expect((rows.OneDriveForBusiness!.FeatureGroupStatusCollection as unknown[])).toEqual([{ Feature: expect.any(String), FeatureGroupDisplayName: 'OneDrive for Business', FeatureStatus: 'ServiceDegradation' }]);
+    expect(rows.Planner).toMatchObject({ Status: 'ServiceOperational', IncidentIds: [] });
+    const lync = await invokeRestMethod("/api/v1.0/contoso/ServiceComms/HistoricalStatus?$filter=Workload eq 'Lync'&$top=3");
+    expect(lync.json.value.length).toBeGreaterThanOrEqual(1);
+    expect(lync.json.value.every((row) => row.Workload === 'Lync')).toBe(true);
     const bad = await invokeRestMethod("/api/v1.0/contoso/ServiceComms/Messages?$filter=Severity eq 'Sev1'");
     expect(bad).toMatchObject({ status: 400, json: { error: { code: 'InvalidFilter', message: "$filter: Messages cannot be filtered on 'Severity'; it can be filtered on Workload, StartTime, EndTime, MessageType, Id" } } });
     expect((await exporter.fetch('/api/v1.0/contoso/ServiceComms/Messages', { method: 'POST' })).status).toBe(405);

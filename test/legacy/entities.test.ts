@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Issue } from '../../src/collectors/issues.js';
 import type { Message } from '../../src/collectors/messages.js';
 import { SERVICE_HEALTH_STATUSES } from '../../src/graph/enums.js';
+import type { DailyHistory } from '../../src/history/daily.js';
 import { answerLegacy, type LegacyTenant } from '../../src/legacy/api.js';
 import { legacyStatus, legacyStatusText } from '../../src/legacy/entities.js';
 import type { TenantData } from '../../src/runtime/tenant.js';
@@ -95,7 +96,34 @@ describe('legacy operations', () => {
     expect(value("/api/v1.0/contoso/ServiceComms/Messages?$filter=MessageType eq 'MessageCenter' and Workload eq 'Exchange'&$select=Id,Title")).toEqual([{ Id: 'MC193000', Title: 'Plan for change' }]);
   });
 
-  it('answers an unknown tenant 404, HistoricalStatus 501 and a bad filter 400, as OData errors', () => {
+  it('answers HistoricalStatus from the daily history: a row per service and day, newest first, filtered on Workload and StatusTime', () => {
+    const history: DailyHistory = {
+      tenant: 'contoso', days: 30, generatedAt: NOW.toISOString(),
+      services: [
+        {
+          serviceId: 'Lync', serviceName: 'Skype for Business', days: [
+            { date: '2019-12-07', worstStatus: 'serviceOperational', incidents: [], advisories: [], featureGroups: [] },
+            { date: '2019-12-08', worstStatus: 'serviceDegradation', incidents: ['LY197383'], advisories: ['LY1'], featureGroups: [{ featureGroup: 'Federation', worstStatus: 'serviceDegradation', incidents: ['LY197383'], advisories: [] }] },
+          ],
+        },
+        { serviceId: 'Exchange', serviceName: 'Exchange Online', days: [{ date: '2019-12-08', worstStatus: 'unknown', incidents: [], advisories: [], featureGroups: [] }] },
+      ],
+    };
+    const withHistory: LegacyTenant[] = [{ ...tenants[0]!, history: (days) => (days === 30 ? history : undefined) }];
+    const historical = (query: string) => (answerLegacy(withHistory, 'contoso', 'HistoricalStatus', new URLSearchParams(query), NOW, 'http://exporter/api/v1.0/contoso').body as { value: Array<Record<string, unknown>> }).value;
+    expect(historical('').map((row) => [row.Id, row.StatusDate, row.Status])).toEqual([
+      ['Exchange', '2019-12-08T00:00:00.000Z', 'ServiceOperational'],
+      ['Lync', '2019-12-08T00:00:00.000Z', 'ServiceDegradation'],
+      ['Lync', '2019-12-07T00:00:00.000Z', 'ServiceOperational'],
+    ]);
+    expect(historical("$filter=Workload eq 'Lync' and StatusTime ge 2019-12-08T00:00:00Z")).toEqual([{
+      Id: 'Lync', Workload: 'Lync', StatusDate: '2019-12-08T00:00:00.000Z', StatusTime: '2019-12-08T00:00:00.000Z', WorkloadDisplayName: 'Skype for Business',
+      Status: 'ServiceDegradation', IncidentIds: ['LY197383'],
+      FeatureGroupStatusCollection: [{ Feature: 'Federation', FeatureGroupDisplayName: 'Federation', FeatureStatus: 'ServiceDegradation' }],
+    }]);
+  });
+
+  it('answers an unknown tenant 404, HistoricalStatus without a store 501, and a bad filter 400, as OData errors', () => {
     expect(get('/api/v1.0/fabrikam.com/ServiceComms/Services')).toEqual({ status: 404, body: { error: { code: 'UnknownTenant', message: "no configured tenant is named 'fabrikam.com' or has that tenant id or domain" } } });
     expect(get('/api/v1.0/contoso/ServiceComms/HistoricalStatus').status).toBe(501);
     expect(get('/api/v1.0/contoso/ServiceComms/HistoricalStatus').body).toMatchObject({ error: { code: 'NotImplemented', message: expect.stringContaining('history store') } });
