@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { runBackfill } from './backfillCommand.js';
 import { ConfigError, loadConfigFile, loadConfigFromEnv, type Config } from './config/load.js';
 import { parseFlagValues, type FlagSettings, type FlagValue } from './config/overrides.js';
 import { DEFAULT_MAX_CONNECTIONS, loadWebConfig } from './config/web.js';
@@ -21,6 +22,7 @@ const FLAGS = {
 } as const satisfies Record<string, { alias?: string; field?: keyof FlagSettings; value: string; help: string }>;
 
 const USAGE = `Usage: m365-health-exporter [flags]
+       m365-health-exporter backfill --tenant NAME [--days 30] [--step 5m] [--config.file FILE] [--output FILE]
 
 Exports Microsoft 365 service health, issues and message center posts from Microsoft Graph as Prometheus metrics.
 
@@ -70,6 +72,7 @@ function parseFlags(argv: string[]): Parsed | { help: true } | { version: true }
 let logging: Logging | undefined;
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'backfill') return runBackfill(process.argv.slice(3));
   const flags = parseFlags(process.argv.slice(2));
   if ('usageError' in flags) {
     process.stderr.write(`${flags.usageError}\n\n${USAGE}`);

@@ -47,6 +47,8 @@ export interface PrometheusOptions {
   evaluationInterval?: string;
   ruleFiles?: string[];
   alertmanager?: string;
+  /** A TSDB directory to start from (blocks made by `promtool tsdb create-blocks-from`); default a new one. */
+  dataDir?: string;
 }
 
 /** The real Prometheus (Debian package) with its own config and data directory on a free loopback port. */
@@ -61,7 +63,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   };
   const running = await run('prometheus', 'prometheus', (port, dir) => {
     writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
-    return [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'];
+    return [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${options.dataDir ?? join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'];
   }, '/-/ready');
   return {
     ...running,
