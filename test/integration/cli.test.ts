@@ -39,7 +39,7 @@ describe('command line', () => {
       `${path}: tenants[0].name: must be 1-63 letters, digits, "_", "." or "-" (it becomes the tenant label)`,
       `${path}: tenants[0].tenantId: must be a directory (tenant) GUID or a verified domain such as contoso.onmicrosoft.com`,
       `${path}: tenants[0].clientId: must be the application (client) GUID of the app registration`,
-      `${path}: tenants[0]: needs one credential: clientSecret, clientSecretFile or clientCertificateFile`,
+      `${path}: tenants[0]: needs one credential: clientSecret, clientSecretFile, clientCertificateFile, clientAssertionFile or managedIdentity`,
       '',
     ].join('\n'));
   });
