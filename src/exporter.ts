@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/load.js';
-import { createGlobalMetrics } from './exposition/global.js';
+import { unsharded } from './config/sharding.js';
+import { createGlobalMetrics, registerShardInfo } from './exposition/global.js';
 import { ExpositionStore } from './exposition/store.js';
 import type { Logger } from './logger.js';
 import type { OtlpPush } from './otlp/push.js';
@@ -25,6 +26,7 @@ export class Exporter {
 
   constructor(private readonly config: Config, private readonly logger: Logger) {
     this.tenants = config.tenants.map((tenant) => new Tenant(tenant, config, logger));
+    registerShardInfo(this.#global.registry)(config.shard ?? unsharded(config));
   }
 
   get ready(): boolean {

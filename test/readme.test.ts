@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SERVICE_ACTIVITY_FUNCTIONS } from '../src/model/serviceActivityFunctions.js';
+import { SHARD_INFO } from '../src/model/metrics.js';
 import { BUILD_INFO, METRICS, OTLP_EXPORTS } from '../src/model/metrics.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -22,6 +23,10 @@ describe('README', () => {
       expect(row, def.name).toBeDefined();
       expect(row).toContain(`| ${def.type} | ${def.labels.map((l) => `\`${l}\``).join(', ')} |`);
     }
+  });
+
+  it('documents the shard metric with its type and exact labels', () => {
+    expect(readme).toContain(`| \`${SHARD_INFO.name}\` | ${SHARD_INFO.type} | ${SHARD_INFO.labels.map((l) => `\`${l}\``).join(', ')} |`);
   });
 
   it('lists every Monitoring API function with its metric label', () => {

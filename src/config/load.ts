@@ -9,6 +9,7 @@ import {
   CREDENTIAL_KEYS, collectorsOf, configSchema, proxySchema, tenantDefaultsSchema, type CollectorName, type RawConfig, type RawTenant,
 } from './schema.js';
 import { Secret } from './secret.js';
+import type { Shard } from './sharding.js';
 
 export type Credential =
   | { kind: 'secret'; secret: Secret; expiresAt?: Date }
@@ -35,6 +36,8 @@ export interface TenantConfig {
 /** `defaults:` and `tenantsDir:` are folded into `tenants` when the file is loaded. */
 export interface Config extends Omit<RawConfig, 'tenants' | 'defaults' | 'tenantsDir'> {
   tenants: TenantConfig[];
+  /** Set by selectShard (src/config/sharding.ts): the part of the fleet `tenants` is. */
+  shard?: Shard;
   /** Where the config came from, for messages: a file path or "environment". */
   source: string;
 }

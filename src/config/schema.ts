@@ -169,6 +169,32 @@ export function collectorsOf(tenant: Pick<RawTenant, 'collectors' | 'serviceActi
   return tenant.collectors ?? [...DEFAULT_COLLECTORS, ...(tenant.serviceActivity ? ['serviceActivity' as const] : [])];
 }
 
+/** kube-state-metrics allows any number; a fleet of thousands of tenants needs a few dozen replicas at most. */
+export const MAX_SHARDS = 1_000;
+
+/**
+ * `sharding:`, and the same from --shard, --total-shards and --shard-from-hostname (src/config/sharding.ts): this
+ * replica exports the tenants whose name hashes to `shard` of `totalShards`.
+ */
+export const shardingSchema = z.strictObject({
+  totalShards: integerWithin(1, MAX_SHARDS),
+  shard: integerWithin(0, MAX_SHARDS - 1).optional(),
+  shardFromHostname: z.literal(true, { error: 'must be true, or left out when shard is given' }).optional()
+    .describe('The shard is the ordinal at the end of the pod name (POD_NAME, else the host name), as a StatefulSet names its pods'),
+}).superRefine((sharding, ctx) => {
+  if ((sharding.shard === undefined) === (sharding.shardFromHostname === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [],
+      message: sharding.shard === undefined
+        ? 'needs shard (0 to totalShards - 1) or shardFromHostname: true'
+        : 'has shard and shardFromHostname; give one of them',
+    });
+  } else if (sharding.shard !== undefined && sharding.shard >= sharding.totalShards) {
+    ctx.addIssue({ code: 'custom', path: ['shard'], message: `${sharding.shard} is not a shard of ${sharding.totalShards}: shards are numbered 0 to ${sharding.totalShards - 1}` });
+  }
+});
+
 export const configSchema = z.strictObject({
   listen: z
     .string()
@@ -250,6 +276,7 @@ export const configSchema = z.strictObject({
   // Read by src/config/load.ts, which adds the tenants of its files to `tenants`.
   tenantsDir: z.string({ error: 'must be a directory path' }).min(1, 'must not be empty').optional()
     .describe('A directory of tenant files (one YAML mapping per *.yml or *.yaml file), relative to the config file'),
+  sharding: shardingSchema.optional(),
   tenants: z
     .array(tenantSchema, {
       error: (issue) => (issue.input === undefined ? 'is required: a list of tenants (or tenantsDir: a directory of tenant files)' : 'must be a list of tenants'),
@@ -284,3 +311,4 @@ export const configSchema = z.strictObject({
 
 export type RawConfig = z.infer<typeof configSchema>;
 export type RawTenant = z.infer<typeof tenantSchema>;
+export type ShardingSettings = z.infer<typeof shardingSchema>;

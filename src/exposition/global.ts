@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { BUILD_INFO, OTLP_EXPORTS } from '../model/metrics.js';
+import { BUILD_INFO, OTLP_EXPORTS, SHARD_INFO } from '../model/metrics.js';
+import type { Shard } from '../config/sharding.js';
 
 export interface GlobalMetrics {
   registry: Registry;
@@ -20,4 +21,13 @@ export function createGlobalMetrics(version: string): GlobalMetrics {
   // nodejs_active_requests and nodejs_active_resources (by type) carry the same information.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   return { registry, otlpExports };
+}
+
+/** Registers m365_exporter_shard_info; the function it returns says which shard this replica exports. */
+export function registerShardInfo(registry: Registry): (shard: Shard) => void {
+  const gauge = new Gauge({ name: SHARD_INFO.name, help: SHARD_INFO.help, labelNames: SHARD_INFO.labels as string[], registers: [registry] });
+  return ({ shard, totalShards }) => {
+    gauge.reset();
+    gauge.set({ shard: String(shard), total_shards: String(totalShards) }, 1);
+  };
 }
