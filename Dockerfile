@@ -46,6 +46,7 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 USER nonroot
 EXPOSE 9877
+# Plain HTTP on the default port; with --web.config.file (TLS, basic auth) override or disable it (Kubernetes uses its own probes).
 HEALTHCHECK --interval=30s --timeout=5s CMD ["/nodejs/bin/node", "-e", "fetch('http://127.0.0.1:9877/-/healthy').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["/nodejs/bin/node", "dist/cli.js"]
-CMD ["--config", "/etc/m365-health-exporter/config.yml"]
+CMD ["--config.file", "/etc/m365-health-exporter/config.yml"]

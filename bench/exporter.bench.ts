@@ -130,8 +130,29 @@ let rssOneTenant: number | undefined;
 afterAll(() => {
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2)}\n`);
+  writeFileSync(join(RESULTS, 'latest.md'), markdownTable(results as BenchResult[]));
   agent.destroy();
 });
+
+type BenchResult = {
+  tenants: number; readyS: number; exposition: { textMiB: number; gzipBytes: number; staticGzipBytes: number; samples: number };
+  ms: Record<string, { median: number }>; ratio: Record<string, number>; maxHealthyDuringScrapeMs: number; rssMiB: number;
+  heapUsedMiB: number; rssPerTenantMiB?: number;
+};
+
+/** The README's table: one row per fleet size, exporter time / static time for each path. */
+function markdownTable(rows: BenchResult[]): string {
+  const ms = (r: BenchResult, key: string) => r.ms[key]!.median;
+  const lines = [
+    '| Tenants | Samples | Text | Gzip (static) | Ready | /metrics gzip: exporter / static | /metrics text | 4 scrapers gzip | /probe gzip | /probe text | Longest /-/healthy during a scrape | RSS (heap) | RSS per tenant |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.tenants} | ${r.exposition.samples.toLocaleString('en')} | ${r.exposition.textMiB} MiB | ${(r.exposition.gzipBytes / 2 ** 20).toFixed(2)} (${(r.exposition.staticGzipBytes / 2 ** 20).toFixed(2)}) MiB | ${r.readyS.toFixed(1)} s `
+      + `| ${ms(r, 'metricsGzip')} / ${ms(r, 'staticGzip')} ms = **${r.ratio.metricsGzip}×** | ${ms(r, 'metricsText')} / ${ms(r, 'staticText')} ms = ${r.ratio.metricsText}× `
+      + `| ${ms(r, 'metricsGzip4')} / ${ms(r, 'staticGzip4')} ms = ${r.ratio.metricsGzip4}× | ${ms(r, 'probeGzip')} / ${ms(r, 'staticProbeGzip')} ms = **${r.ratio.probeGzip}×** `
+      + `| ${ms(r, 'probeText')} / ${ms(r, 'staticProbeText')} ms = ${r.ratio.probeText}× | ${r.maxHealthyDuringScrapeMs} ms | ${r.rssMiB} (${r.heapUsedMiB}) MiB | ${r.rssPerTenantMiB ?? '–'} MiB |`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
 
 describe('exporter at fleet scale (realistic tenants)', () => {
   for (const size of SIZES) {

@@ -84,7 +84,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 function unmatched(ctx: RequestContext, now: Date, methodMismatch: boolean): void {
   if (kindOf(ctx.path) !== 'graph') return sendJson(ctx, methodMismatch ? 405 : 404, { error: 'not_found', error_description: `No such endpoint: ${ctx.path}` });
   if (methodMismatch) return sendODataError(ctx, now, 405, 'Request_BadRequest', 'The HTTP method is not allowed for this resource.');
-  sendODataError(ctx, now, 404, 'UnknownError', `Resource not found for the segment '${ctx.path.split('/').filter(Boolean).at(-1) ?? ''}'.`);
+  // Graph's OData routing answers a segment it does not know with 400 BadRequest, not 404.
+  sendODataError(ctx, now, 400, 'BadRequest', `Resource not found for the segment '${ctx.path.split('/').filter(Boolean).at(-1) ?? ''}'.`);
 }
 
 function kindOf(path: string): RequestKind {

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SERVICE_ACTIVITY_FUNCTIONS } from '../src/model/serviceActivityFunctions.js';
-import { SHARD_INFO } from '../src/model/metrics.js';
-import { BUILD_INFO, METRICS, OTLP_EXPORTS } from '../src/model/metrics.js';
+import { BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, METRICS, OTLP_EXPORTS, SHARD_INFO } from '../src/model/metrics.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const ci = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');
@@ -18,19 +17,17 @@ describe('README', () => {
   });
 
   it('documents every metric family with its type and exact labels', () => {
-    for (const def of [...Object.values(METRICS), BUILD_INFO, OTLP_EXPORTS]) {
+    for (const def of [...Object.values(METRICS), BUILD_INFO, CONFIG_RELOAD_SUCCESSFUL, CONFIG_RELOAD_SUCCESS_TIMESTAMP, OTLP_EXPORTS, SHARD_INFO]) {
       const row = readme.split('\n').find((line) => line.startsWith(`| \`${def.name}\` |`));
       expect(row, def.name).toBeDefined();
       expect(row).toContain(`| ${def.type} | ${def.labels.map((l) => `\`${l}\``).join(', ')} |`);
     }
   });
 
-  it('documents the shard metric with its type and exact labels', () => {
-    expect(readme).toContain(`| \`${SHARD_INFO.name}\` | ${SHARD_INFO.type} | ${SHARD_INFO.labels.map((l) => `\`${l}\``).join(', ')} |`);
-  });
-
-  it('lists every Monitoring API function with its metric label', () => {
-    for (const fn of SERVICE_ACTIVITY_FUNCTIONS) expect(readme).toContain(`| \`${fn.workload}\` | \`${fn.name}\` | \`${fn.metric}\` |`);
+  it('lists every Monitoring API function with its metric label and kind', () => {
+    for (const fn of SERVICE_ACTIVITY_FUNCTIONS) {
+      expect(readme).toContain(`| \`${fn.workload}\` | \`${fn.name}\`${fn.learnOnly ? ' (named only)' : ''} | \`${fn.metric}\` | ${fn.kind} → `);
+    }
   });
 });
 

@@ -3,8 +3,8 @@
  * exclusiveIntervalEndDateTime=…,aggregationIntervalInMinutes=…)` for every function of ref §6.3.
  *
  * Choices where the reference is silent:
- * - Order of checks: token (401) → rate limit (429) → scripted faults → API offered in this tenant's cloud (404 for
- *   the segment 'serviceActivity') → function exists (404 for its segment) → permission (403) → parameters (400).
+ * - Order of checks: token (401) → rate limit (429) → scripted faults → API offered in this tenant's cloud (400 for
+ *   the segment 'serviceActivity') → function exists (400 for its segment, as Graph) → permission (403) → parameters (400).
  * - Function names are matched exactly (Graph's own segment matching may be case-insensitive; being strict here
  *   makes a misspelt name in a client show up in tests). An optional `microsoft.graph.` prefix is accepted.
  * - Parameters: inline literals, OData parameter aliases (`…=@a` with `?@a=…`) for any of the three, or an omitted
@@ -191,7 +191,7 @@ function badRequest(message: string): GraphError {
   return new GraphError(400, 'BadRequest', message);
 }
 
-/** As the simulator answers any unknown Graph segment (server.ts `unmatched`). */
+/** As Graph (and the simulator's server.ts `unmatched`) answers a segment it does not know: 400, not 404. */
 function segmentNotFound(segment: string): GraphError {
-  return new GraphError(404, 'UnknownError', `Resource not found for the segment '${segment}'.`);
+  return new GraphError(400, 'BadRequest', `Resource not found for the segment '${segment}'.`);
 }

@@ -76,7 +76,7 @@ const YAML_ERRORS: Partial<Record<YAMLError['code'], string>> = {
   UNEXPECTED_TOKEN: 'unexpected characters',
 };
 
-function parseYaml(text: string, path: string): unknown {
+export function parseYaml(text: string, path: string): unknown {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false });
   if (document.errors.length > 0) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CLOUDS, CLOUD_NAMES } from './clouds.js';
 import { TIMER_MAX_MS, formatDuration, parseDuration } from './duration.js';
 import { Secret } from './secret.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../logger.js';
 import { SERVICE_ACTIVITY_WORKLOADS, selectServiceActivityFunctions } from '../model/serviceActivityFunctions.js';
 
 const SECOND = 1_000;
@@ -195,12 +196,16 @@ export const shardingSchema = z.strictObject({
   }
 });
 
+/** host:port, :port or [v6]:port; the port 0-65535 (0: any free port). */
+const LISTEN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):(6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|\d{1,4})$/;
+
 export const configSchema = z.strictObject({
   listen: z
     .string()
-    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'must be host:port or :port, for example :9877 or 127.0.0.1:9877')
+    .regex(LISTEN, 'must be host:port or :port with a port from 0 to 65535, for example :9877 or 127.0.0.1:9877')
     .default(':9877'),
-  logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  logFormat: z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }).default('logfmt'),
   refresh: z
     .strictObject({
       health: duration.default(60_000),

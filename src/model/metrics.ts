@@ -4,6 +4,9 @@
  */
 import { ERROR_REASONS } from './errors.js';
 
+/** Why a bucket of a Monitoring API answer is refused: it starts outside the requested window, off the requested interval's grid, or twice. */
+export const BUCKET_REFUSALS = ['outside_window', 'misaligned', 'duplicate'] as const;
+
 export type MetricType = 'gauge' | 'counter' | 'histogram';
 
 export interface MetricDefinition {
@@ -41,11 +44,14 @@ export const METRICS = {
   messages: cached('m365_message_center_messages', 'Active message center posts (not past their end date).', ['tenant', 'category', 'severity', 'major_change']),
   messageActionRequiredBy: cached('m365_message_center_action_required_by_timestamp_seconds', 'Deadline of an active message center post whose action date is in the future (Unix time).', ['tenant', 'message_id', 'title']),
   // Monitoring API (Graph beta reports/serviceActivity): near-real-time telemetry in time buckets.
-  serviceActivityValue: cached('m365_service_activity_value', 'Count of the latest final bucket of a Monitoring API count function (events per aggregation interval).', ['tenant', 'workload', 'metric']),
+  serviceActivityEvents: counter('m365_service_activity_events_total', 'Events counted by a Monitoring API event function (sign-ins, messages, meetings joined), each final bucket added once after it settled, since the exporter\'s first read.', ['tenant', 'workload', 'metric']),
+  serviceActivityBucketEvents: cached('m365_service_activity_bucket_events', 'Events in the latest final bucket of a Monitoring API event function (per aggregation interval).', ['tenant', 'workload', 'metric']),
+  serviceActivityDistinct: cached('m365_service_activity_distinct', 'Distinct users, apps or devices (entity) active in the latest final bucket of a Monitoring API function; buckets do not add up.', ['tenant', 'workload', 'metric', 'entity']),
+  serviceActivityLevel: cached('m365_service_activity_level', 'Level measured in the latest final bucket of a Monitoring API function (remote-network branches connected).', ['tenant', 'workload', 'metric']),
   serviceActivityRatio: cached('m365_service_activity_ratio', 'Latest final bucket of a Monitoring API percentage function, as a ratio 0-1.', ['tenant', 'workload', 'metric']),
-  serviceActivityEvents: counter('m365_service_activity_events_total', 'Sum of the final buckets of a Monitoring API count function since the exporter\'s first read (each bucket counted once, after it settled).', ['tenant', 'workload', 'metric']),
+  serviceActivityBucketsRefused: counter('m365_service_activity_buckets_refused_total', `Buckets of a Monitoring API answer refused by reason (${BUCKET_REFUSALS.join(', ')}): they are not what was asked for, so they are neither counted nor shown.`, ['tenant', 'workload', 'reason']),
   serviceActivityBucketStart: cached('m365_service_activity_bucket_start_timestamp_seconds', 'Start of the latest final bucket of a Monitoring API function (Unix time).', ['tenant', 'workload', 'metric']),
-  serviceActivityEnabled: cached('m365_service_activity_enabled', 'Whether the Monitoring API function is read (1) or disabled for the tenant after a 403, 404 or unsupported cloud (0).', ['tenant', 'workload', 'metric']),
+  serviceActivityEnabled: cached('m365_service_activity_enabled', 'Whether the Monitoring API function is read (1) or disabled for the tenant (0) after Graph refused it (403), does not offer it (404, 501) or does not know it (400).', ['tenant', 'workload', 'metric']),
   // The exporter itself.
   collectorSuccess: cached('m365_exporter_collector_success', 'Whether the last refresh of the collector succeeded (1) or failed (0); on failure the last good data stays exported.', ['tenant', 'collector']),
   collectorDuration: cached('m365_exporter_collector_duration_seconds', 'Duration of the last refresh of the collector.', ['tenant', 'collector']),
@@ -75,6 +81,14 @@ export const SHARD_INFO: MetricDefinition = {
 
 export const BUILD_INFO: MetricDefinition = {
   name: 'm365_exporter_build_info', help: 'Version of the exporter (value 1).', type: 'gauge', labels: ['version', 'nodejs_version'],
+};
+
+/** Exporter-wide, as blackbox_exporter reports its reloads: the start counts as the first successful load. */
+export const CONFIG_RELOAD_SUCCESSFUL: MetricDefinition = {
+  name: 'm365_exporter_config_last_reload_successful', help: 'Whether the last configuration reload (SIGHUP or POST /-/reload) succeeded (1) or failed and the previous configuration stays (0).', type: 'gauge', labels: [],
+};
+export const CONFIG_RELOAD_SUCCESS_TIMESTAMP: MetricDefinition = {
+  name: 'm365_exporter_config_last_reload_success_timestamp_seconds', help: 'When the configuration was last loaded successfully, at start or by a reload (Unix time).', type: 'gauge', labels: [],
 };
 
 /** Exporter-wide: present with samples only when `otlp:` is configured. */

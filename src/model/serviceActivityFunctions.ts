@@ -1,20 +1,42 @@
 /**
  * The Microsoft 365 Monitoring API (Graph beta `reports/serviceActivity`, graph-api-reference §6.3): every function,
- * its workload and whether it returns counts (serviceActivityValueMetric) or percentages
+ * its workload, what its numbers mean, and whether Graph answers counts (serviceActivityValueMetric) or percentages
  * (serviceActivityPerformanceMetric). One table, so supporting a new function is one line.
  */
 export const SERVICE_ACTIVITY_WORKLOADS = ['exchange', 'teams', 'm365_apps', 'onedrive', 'entra', 'global_secure_access', 'agent_id'] as const;
 export type ServiceActivityWorkload = (typeof SERVICE_ACTIVITY_WORKLOADS)[number];
 
+/**
+ * What a function's bucket means, which decides the metric family:
+ * - `events`: things that happened in the bucket (sign-ins, messages, meetings joined): they add up over time, so
+ *   they feed a counter (`m365_service_activity_events_total`) and the latest bucket's gauge;
+ * - `distinct`: how many different users, apps or devices were active in the bucket: summing buckets counts the same
+ *   user again in each, so only a gauge (`m365_service_activity_distinct`);
+ * - `level`: a state measured in the bucket (remote-network branches connected): a gauge (`m365_service_activity_level`);
+ * - `percentage`: a share (connectivity, audio quality), exported as a ratio 0-1 (`m365_service_activity_ratio`).
+ */
+export const SERVICE_ACTIVITY_KINDS = ['events', 'distinct', 'level', 'percentage'] as const;
+export type ServiceActivityKind = (typeof SERVICE_ACTIVITY_KINDS)[number];
+/** What a `distinct` function counts: the `entity` label. */
+export const DISTINCT_ENTITIES = ['users', 'apps', 'devices'] as const;
+export type DistinctEntity = (typeof DISTINCT_ENTITIES)[number];
+
 export interface ServiceActivityFunction {
   /** Graph function name, exactly as Graph spells it. */
   name: string;
   workload: ServiceActivityWorkload;
-  kind: 'count' | 'percentage';
-  /** The `metric` label: snake_case of the function name. */
+  kind: ServiceActivityKind;
+  /** For `distinct` functions: what is counted. */
+  entity?: DistinctEntity;
+  /** The `metric` label: snake_case of the function name, acronyms as one word (`qoe`, `bgp`, `ios`). */
   metric: string;
   /** Application permission it needs, for the message when Graph answers 403. */
   permission: string;
+  /**
+   * Documented on Microsoft Learn but absent from Graph's beta metadata (microsoftgraph/msgraph-metadata), so Graph
+   * may not know it: read only when named explicitly, never through `all` or its workload.
+   */
+  learnOnly?: true;
 }
 
 const PERMISSIONS: Record<ServiceActivityWorkload, string> = {
@@ -27,57 +49,71 @@ const PERMISSIONS: Record<ServiceActivityWorkload, string> = {
   agent_id: 'Reports.Read.All',
 };
 
-const TABLE: Array<[ServiceActivityWorkload, 'count' | 'percentage', string]> = [
-  ['exchange', 'count', 'getActiveUserMetricsForDesktopMailByReadEmail'],
-  ['exchange', 'count', 'getActiveUserMetricsForOutlookMobileByReadEmail'],
-  ['exchange', 'count', 'getActiveUserMetricsForOutlookWebByReadEmail'],
-  ['exchange', 'count', 'getActiveUserMetricsForOutlookMacByReadEmail'],
-  ['exchange', 'count', 'getActiveUserMetricsForiOSOrAndroidMailByReadEmail'],
-  ['exchange', 'count', 'getActiveUserMetricsForOutlookWebByAppOpening'],
-  ['exchange', 'count', 'getActiveUserMetricsForEmailByModernAuthentication'],
-  ['exchange', 'count', 'getMessageVolumeMetricsForEmailDelivery'],
+type Row = [ServiceActivityWorkload, ServiceActivityKind | `distinct:${DistinctEntity}`, string, 'learn-only'?];
+
+const TABLE: Row[] = [
+  ['exchange', 'distinct:users', 'getActiveUserMetricsForDesktopMailByReadEmail'],
+  ['exchange', 'distinct:users', 'getActiveUserMetricsForOutlookMobileByReadEmail'],
+  ['exchange', 'distinct:users', 'getActiveUserMetricsForOutlookWebByReadEmail'],
+  ['exchange', 'distinct:users', 'getActiveUserMetricsForOutlookMacByReadEmail'],
+  ['exchange', 'distinct:users', 'getActiveUserMetricsForiOSOrAndroidMailByReadEmail'],
+  ['exchange', 'distinct:users', 'getActiveUserMetricsForOutlookWebByAppOpening'],
+  ['exchange', 'distinct:users', 'getActiveUserMetricsForEmailByModernAuthentication'],
+  ['exchange', 'events', 'getMessageVolumeMetricsForEmailDelivery'],
   ['exchange', 'percentage', 'getConnectivityMetricsForExchange'],
-  ['teams', 'count', 'getMessageVolumeMetricsForTeamsChat'],
-  ['teams', 'count', 'getUsageMetricsForTeamsByLaunch'],
-  ['teams', 'count', 'getUsageMetricsForTeamsByMeetingsJoined'],
+  ['teams', 'events', 'getMessageVolumeMetricsForTeamsChat'],
+  ['teams', 'events', 'getUsageMetricsForTeamsByLaunch'],
+  ['teams', 'events', 'getUsageMetricsForTeamsByMeetingsJoined'],
   ['teams', 'percentage', 'getAudioStreamQoEMetricsForTeams'],
   ['teams', 'percentage', 'getAudioStreamsOverUdpMetricsForTeams'],
-  ['m365_apps', 'count', 'getActiveUserMetricsForExcelWeb'],
-  ['m365_apps', 'count', 'getActiveUserMetricsForOneNoteWeb'],
-  ['m365_apps', 'count', 'getActiveUserMetricsForPowerPointWeb'],
-  ['m365_apps', 'count', 'getActiveUserMetricsForVisioWeb'],
-  ['m365_apps', 'count', 'getActiveUserMetricsForWordWeb'],
-  ['onedrive', 'count', 'getDeviceMetricsForOneDriveForBusinessBydownloadOnlineOnlyFiles'],
-  ['entra', 'count', 'getMetricsForMfaSignInSuccess'],
-  ['entra', 'count', 'getMetricsForMfaSignInFailure'],
-  ['entra', 'count', 'getMetricsForSamlSignInSuccess'],
-  ['entra', 'count', 'getMetricsForConditionalAccessCompliantDevicesSignInSuccess'],
-  ['entra', 'count', 'getMetricsForConditionalAccessManagedDevicesSignInSuccess'],
-  ['entra', 'count', 'getMetricsForConditionalAccessBlockedSignIn'],
+  ['m365_apps', 'distinct:users', 'getActiveUserMetricsForExcelWeb'],
+  ['m365_apps', 'distinct:users', 'getActiveUserMetricsForOneNoteWeb'],
+  ['m365_apps', 'distinct:users', 'getActiveUserMetricsForPowerPointWeb'],
+  ['m365_apps', 'distinct:users', 'getActiveUserMetricsForVisioWeb'],
+  ['m365_apps', 'distinct:users', 'getActiveUserMetricsForWordWeb'],
+  ['onedrive', 'distinct:devices', 'getDeviceMetricsForOneDriveForBusinessBydownloadOnlineOnlyFiles', 'learn-only'],
+  ['entra', 'events', 'getMetricsForMfaSignInSuccess'],
+  ['entra', 'events', 'getMetricsForMfaSignInFailure'],
+  ['entra', 'events', 'getMetricsForSamlSignInSuccess'],
+  ['entra', 'events', 'getMetricsForConditionalAccessCompliantDevicesSignInSuccess'],
+  ['entra', 'events', 'getMetricsForConditionalAccessManagedDevicesSignInSuccess'],
+  ['entra', 'events', 'getMetricsForConditionalAccessBlockedSignIn'],
   ...([
-    'InternetAppPolicyAllowedApps', 'InternetAppPolicyAllowedUsers', 'InternetAppPolicyBlockedApps', 'InternetAppPolicyBlockedUsers',
-    'PrivateAppsAllowedByConnector', 'PrivateAppsBlockedByConnector', 'PrivateAppUsersAllowedByConnector', 'PrivateAppUsersBlockedByConnector',
-    'RemoteNetworkBranchesAlive', 'RemoteNetworkBranchesBGPConnected', 'RemoteNetworkBranchesBGPDisconnected',
-    'RemoteNetworkBranchesTunnelConnected', 'RemoteNetworkBranchesTunnelDisconnected',
-  ].map((suffix): [ServiceActivityWorkload, 'count', string] => ['global_secure_access', 'count', `getMetricsForNetworkAccess${suffix}`])),
-  ['agent_id', 'count', 'getMetricsForAgentIdAutonomousSignInFailure'],
+    ['distinct:apps', 'InternetAppPolicyAllowedApps'], ['distinct:users', 'InternetAppPolicyAllowedUsers'],
+    ['distinct:apps', 'InternetAppPolicyBlockedApps'], ['distinct:users', 'InternetAppPolicyBlockedUsers'],
+    ['distinct:apps', 'PrivateAppsAllowedByConnector'], ['distinct:apps', 'PrivateAppsBlockedByConnector'],
+    ['distinct:users', 'PrivateAppUsersAllowedByConnector'], ['distinct:users', 'PrivateAppUsersBlockedByConnector'],
+    ['level', 'RemoteNetworkBranchesAlive'], ['level', 'RemoteNetworkBranchesBGPConnected'], ['level', 'RemoteNetworkBranchesBGPDisconnected'],
+    ['level', 'RemoteNetworkBranchesTunnelConnected'], ['level', 'RemoteNetworkBranchesTunnelDisconnected'],
+  ] as const).map(([kind, suffix]): Row => ['global_secure_access', kind, `getMetricsForNetworkAccess${suffix}`]),
+  ['agent_id', 'events', 'getMetricsForAgentIdAutonomousSignInFailure', 'learn-only'],
 ];
 
-/** snake_case of a Graph function name: `getMetricsForMfaSignInSuccess` → `get_metrics_for_mfa_sign_in_success`. */
+/**
+ * snake_case of a Graph function name: `getMetricsForMfaSignInSuccess` → `get_metrics_for_mfa_sign_in_success`. Mixed-case
+ * acronyms stay one word (`QoE` → `qoe`, `iOS` → `ios`) and the one lowercase word join is split (`Bydownload` → `by_download`).
+ */
 export function snakeCase(name: string): string {
   return name
-    .replace(/iOS/g, 'Ios') // the one mixed-case acronym: getActiveUserMetricsForiOSOrAndroid… → …_for_ios_or_android_…
+    .replace(/iOS/g, 'Ios')
+    .replace(/QoE/g, 'Qoe')
+    .replace(/Bydownload/g, 'ByDownload')
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
     .toLowerCase();
 }
 
-export const SERVICE_ACTIVITY_FUNCTIONS: readonly ServiceActivityFunction[] = TABLE.map(([workload, kind, name]) => ({
-  name, workload, kind, metric: snakeCase(name), permission: PERMISSIONS[workload],
-}));
+export const SERVICE_ACTIVITY_FUNCTIONS: readonly ServiceActivityFunction[] = TABLE.map(([workload, meaning, name, learnOnly]) => {
+  const [kind, entity] = meaning.split(':') as [ServiceActivityKind, DistinctEntity | undefined];
+  return {
+    name, workload, kind, metric: snakeCase(name), permission: PERMISSIONS[workload],
+    ...(entity && { entity }), ...(learnOnly && { learnOnly: true as const }),
+  };
+});
 
 /**
- * Resolves a tenant's selection: `all`, workload names and function names (case-insensitive), in any mix.
+ * Resolves a tenant's selection: `all`, workload names and function names or metric labels (case-insensitive), in any
+ * mix. `all` and workloads leave out the functions Graph's metadata lacks (`learnOnly`); naming one reads it.
  * Returns the functions, or the entries that match nothing.
  */
 export function selectServiceActivityFunctions(selection: readonly string[]): { functions: ServiceActivityFunction[]; unknown: string[] } {
@@ -85,9 +121,8 @@ export function selectServiceActivityFunctions(selection: readonly string[]): { 
   const unknown: string[] = [];
   for (const entry of selection) {
     const key = entry.toLowerCase();
-    const matches = key === 'all'
-      ? SERVICE_ACTIVITY_FUNCTIONS
-      : SERVICE_ACTIVITY_FUNCTIONS.filter((f) => f.workload === key || f.name.toLowerCase() === key || f.metric === key);
+    const named = SERVICE_ACTIVITY_FUNCTIONS.filter((f) => f.name.toLowerCase() === key || f.metric === key);
+    const matches = named.length > 0 ? named : SERVICE_ACTIVITY_FUNCTIONS.filter((f) => !f.learnOnly && (key === 'all' || f.workload === key));
     if (matches.length === 0) unknown.push(entry);
     matches.forEach((f) => chosen.add(f));
   }

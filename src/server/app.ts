@@ -2,6 +2,10 @@ import type { ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { CONTENT_TYPES, type ExpositionFormat } from '../exposition/render.js';
 import type { ExpositionStore } from '../exposition/store.js';
+import type { WebSecurity } from './security.js';
+
+/** What a configuration reload came to; the error names what is wrong, never a secret (a ConfigError's message). */
+export type ReloadOutcome = { ok: true } | { ok: false; error: string };
 
 export interface AppOptions {
   exposition: ExpositionStore;
@@ -10,15 +14,45 @@ export interface AppOptions {
   /** True once every tenant finished its first refresh, or the ready timeout passed. */
   isReady(): boolean;
   version: string;
+  /** The web config in force: basic auth and extra headers. */
+  security: WebSecurity;
+  /** Reads the configuration again and applies it (POST /-/reload; SIGHUP does the same). */
+  reload(): Promise<ReloadOutcome>;
 }
 
-export function createApp({ exposition, tenantNames, isReady, version }: AppOptions): express.Express {
+/** Methods each path answers; any other method is a 405 with these in Allow. */
+const ALLOWED: Record<string, string> = {
+  '/': 'GET, HEAD', '/metrics': 'GET, HEAD', '/probe': 'GET, HEAD', '/-/healthy': 'GET, HEAD', '/-/ready': 'GET, HEAD', '/-/reload': 'POST',
+};
+
+/**
+ * The landing page loads nothing and is never framed (https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Content-Security-Policy);
+ * a web config's own Content-Security-Policy or X-Frame-Options replaces these.
+ */
+const LANDING_PAGE_HEADERS = { 'Content-Security-Policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'", 'X-Frame-Options': 'DENY' };
+
+export function createApp({ exposition, tenantNames, isReady, version, security, reload }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // The exposition is already bytes: no ETag (express would hash every body), no query-string parsing beyond one key.
   app.set('etag', false);
 
+  // Every response, errors and 401s included, gets nosniff and the web config's headers; then basic auth, on every
+  // path as exporter-toolkit does (health checks included: a probe sends the credentials, or checks the TCP port).
+  app.use(async (req, res, next) => {
+    const web = security.current();
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    for (const [name, value] of Object.entries(web.headers)) res.setHeader(name, value);
+    if (await security.authenticate(req.get('authorization'))) {
+      next();
+      return;
+    }
+    res.setHeader('WWW-Authenticate', 'Basic realm="m365-health-exporter", charset="UTF-8"');
+    res.status(401).type('text').send('Unauthorized\n');
+  });
+
   app.get('/', (_req, res) => {
+    for (const [name, value] of Object.entries(LANDING_PAGE_HEADERS)) if (!res.hasHeader(name)) res.setHeader(name, value);
     res.type('html').send(landingPage(version, tenantNames()));
   });
 
@@ -49,6 +83,19 @@ export function createApp({ exposition, tenantNames, isReady, version }: AppOpti
     if (isReady()) res.type('text').send('Ready\n');
     else res.status(503).type('text').send('Not ready: waiting for the first refresh of every tenant\n');
   });
+
+  app.post('/-/reload', async (_req, res) => {
+    const outcome = await reload();
+    if (outcome.ok) res.type('text').send('Reloaded\n');
+    else res.status(500).type('text').send(`failed to reload the configuration; the running one stays:\n${outcome.error}\n`);
+  });
+
+  for (const [path, allow] of Object.entries(ALLOWED)) {
+    app.all(path, (req, res) => {
+      res.setHeader('Allow', allow);
+      res.status(405).type('text').send(`method ${req.method} not allowed; ${path} answers ${allow}\n`);
+    });
+  }
 
   app.use((_req, res) => {
     res.status(404).type('text').send('Not found. See / for the endpoints.\n');

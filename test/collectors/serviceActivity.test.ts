@@ -52,7 +52,7 @@ function harness(selection: string[]) {
     view: { services: [], serviceIdOf: (n) => n },
     logger: { warn: (_o: unknown, message: string) => warnings.push(message) } as never,
     count: (metric: MetricDefinition, labels: Labels, amount: number) => {
-      const key = `${metric.name}/${labels.metric}`;
+      const key = `${metric.name}/${labels.metric ?? `${labels.workload}/${labels.reason}`}`;
       counters.set(key, (counters.get(key) ?? 0) + amount);
     },
     forget: () => undefined,
@@ -84,16 +84,31 @@ describe('Monitoring API function table', () => {
     expect(new Set(SERVICE_ACTIVITY_FUNCTIONS.map((f) => f.metric)).size).toBe(40);
     expect(snakeCase('getActiveUserMetricsForiOSOrAndroidMailByReadEmail')).toBe('get_active_user_metrics_for_ios_or_android_mail_by_read_email');
     expect(snakeCase('getMetricsForNetworkAccessRemoteNetworkBranchesBGPConnected')).toBe('get_metrics_for_network_access_remote_network_branches_bgp_connected');
-    expect(snakeCase('getAudioStreamQoEMetricsForTeams')).toBe('get_audio_stream_qo_e_metrics_for_teams');
+    expect(snakeCase('getAudioStreamQoEMetricsForTeams')).toBe('get_audio_stream_qoe_metrics_for_teams');
+    expect(snakeCase('getDeviceMetricsForOneDriveForBusinessBydownloadOnlineOnlyFiles')).toBe('get_device_metrics_for_one_drive_for_business_by_download_online_only_files');
     expect(SERVICE_ACTIVITY_FUNCTIONS.filter((f) => f.kind === 'percentage').map((f) => f.name)).toEqual([
       'getConnectivityMetricsForExchange', 'getAudioStreamQoEMetricsForTeams', 'getAudioStreamsOverUdpMetricsForTeams',
     ]);
   });
 
-  it('selects by workload, name or all, and reports unknown entries', () => {
+  it('classifies every function by what its buckets mean: events, distinct users/apps/devices, levels, percentages', () => {
+    const byKind = (kind: string) => SERVICE_ACTIVITY_FUNCTIONS.filter((f) => f.kind === kind).map((f) => f.name);
+    expect(byKind('events')).toHaveLength(11);
+    expect(byKind('distinct')).toHaveLength(21);
+    expect(byKind('level')).toEqual(SERVICE_ACTIVITY_FUNCTIONS.filter((f) => /RemoteNetworkBranches/.test(f.name)).map((f) => f.name));
+    expect(byKind('events')).toContain('getMetricsForMfaSignInSuccess');
+    expect(SERVICE_ACTIVITY_FUNCTIONS.filter((f) => f.name.startsWith('getActiveUserMetrics')).every((f) => f.kind === 'distinct' && f.entity === 'users')).toBe(true);
+    expect(SERVICE_ACTIVITY_FUNCTIONS.filter((f) => f.kind === 'distinct').every((f) => f.entity !== undefined)).toBe(true);
+    expect(SERVICE_ACTIVITY_FUNCTIONS.filter((f) => f.kind !== 'distinct').every((f) => f.entity === undefined)).toBe(true);
+  });
+
+  it('selects by workload, name or all, leaves out what Graph\'s metadata lacks unless named, and reports unknown entries', () => {
     expect(selectServiceActivityFunctions(['teams']).functions).toHaveLength(5);
     expect(selectServiceActivityFunctions(['exchange', 'getMetricsForMfaSignInSuccess']).functions).toHaveLength(10);
-    expect(selectServiceActivityFunctions(['ALL']).functions).toHaveLength(40);
+    expect(selectServiceActivityFunctions(['ALL']).functions).toHaveLength(38);
+    expect(selectServiceActivityFunctions(['onedrive']).functions).toHaveLength(0);
+    expect(selectServiceActivityFunctions(['all', 'getMetricsForAgentIdAutonomousSignInFailure']).functions).toHaveLength(39);
+    expect(selectServiceActivityFunctions(['get_device_metrics_for_one_drive_for_business_by_download_online_only_files']).functions).toHaveLength(1);
     expect(selectServiceActivityFunctions(['teams', 'sharepoint']).unknown).toEqual(['sharepoint']);
   });
 });
@@ -125,7 +140,7 @@ describe('serviceActivity collector windows', () => {
     expect(third.functions.get('getMetricsForMfaSignInSuccess')!.finalThrough).toBe(Date.parse('2026-11-23T11:50:00Z'));
     expect(h.samples(third).map((r) => [r.metric, r.value])).toEqual([
       ['m365_service_activity_enabled', 1],
-      ['m365_service_activity_value', (Date.parse('2026-11-23T11:45:00Z') / MIN) % 1000],
+      ['m365_service_activity_bucket_events', (Date.parse('2026-11-23T11:45:00Z') / MIN) % 1000],
       ['m365_service_activity_bucket_start_timestamp_seconds', Date.parse('2026-11-23T11:45:00Z') / 1_000],
     ]);
   });
@@ -147,7 +162,8 @@ describe('serviceActivity collector windows', () => {
     const h = harness(['getConnectivityMetricsForExchange']);
     const rows = h.samples(await h.fetch(now));
     expect(rows.find((r) => r.metric === 'm365_service_activity_ratio')?.value).toBe(0.995);
-    expect(rows.find((r) => r.metric === 'm365_service_activity_value')).toBeUndefined();
+    expect(rows.map((r) => r.metric).filter((m) => !/_(enabled|bucket_start_timestamp_seconds)$/.test(m))).toEqual(['m365_service_activity_ratio']);
+    expect([...h.counters.keys()].filter((k) => k.startsWith('m365_service_activity_events_total'))).toEqual([]);
   });
 
   it('disables a function on 403 with one log line, keeps the others, and tries again later', async () => {
@@ -171,6 +187,58 @@ describe('serviceActivity collector windows', () => {
     answer = lateData(() => now);
     const third = await h.fetch(now, second);
     expect(third.functions.get('getMetricsForMfaSignInSuccess')?.enabled).toBe(true);
+  });
+
+  it('never makes a counter of distinct users or of a level: only their latest bucket, as a gauge', async () => {
+    let now = Date.parse('2026-11-23T12:03:00Z');
+    answer = lateData(() => now);
+    const h = harness(['getActiveUserMetricsForExcelWeb', 'getMetricsForNetworkAccessRemoteNetworkBranchesAlive', 'getMessageVolumeMetricsForTeamsChat']);
+    const first = await h.fetch(now);
+    now += 30 * MIN;
+    const second = await h.fetch(now, first);
+    const counted = [...h.counters.entries()].filter(([k]) => k.startsWith('m365_service_activity_events_total/'));
+    expect(counted.map(([k]) => k)).toEqual(['m365_service_activity_events_total/get_message_volume_metrics_for_teams_chat']);
+    expect(counted[0]![1]).toBeGreaterThan(0);
+    const rows = h.samples(second).filter((r) => !/_(enabled|bucket_start_timestamp_seconds)$/.test(r.metric));
+    const byFunction = (a: { labels: Labels }, b: { labels: Labels }) => a.labels.metric!.localeCompare(b.labels.metric!);
+    expect(rows.sort(byFunction).map((r) => [r.metric, r.labels.metric, r.labels.entity])).toEqual([
+      ['m365_service_activity_distinct', 'get_active_user_metrics_for_excel_web', 'users'],
+      ['m365_service_activity_bucket_events', 'get_message_volume_metrics_for_teams_chat', undefined],
+      ['m365_service_activity_level', 'get_metrics_for_network_access_remote_network_branches_alive', undefined],
+    ]);
+  });
+
+  it('refuses replayed buckets of another window, off the interval grid or twice, counts them and keeps the latest true bucket', async () => {
+    const now = Date.parse('2026-11-23T12:03:00Z');
+    answer = (_fn, start) => ({
+      status: 200,
+      body: {
+        value: [
+          { intervalStartDateTime: '2024-11-23T11:30:00Z', value: 999_999 }, // a replay of another year
+          { intervalStartDateTime: '2026-11-23T13:00:00Z', value: 888_888 }, // after the window
+          { intervalStartDateTime: new Date(start + 2 * MIN).toISOString(), value: 777_777 }, // not on the 5-minute grid
+          { intervalStartDateTime: new Date(start).toISOString(), value: 10 },
+          { intervalStartDateTime: new Date(start).toISOString(), value: 666_666 }, // the same bucket again
+          { intervalStartDateTime: new Date(start + 5 * MIN).toISOString(), value: 11 },
+        ],
+      },
+    });
+    const h = harness(['getMetricsForMfaSignInSuccess']);
+    const snapshot = await h.fetch(now);
+    expect(snapshot.functions.get('getMetricsForMfaSignInSuccess')!.latest).toEqual({ start: Date.parse('2026-11-23T11:05:00Z'), value: 11 });
+    expect(h.counters.get('m365_service_activity_buckets_refused_total/entra/outside_window')).toBe(2);
+    expect(h.counters.get('m365_service_activity_buckets_refused_total/entra/misaligned')).toBe(1);
+    expect(h.counters.get('m365_service_activity_buckets_refused_total/entra/duplicate')).toBe(1);
+    expect(h.warnings).toEqual(['Monitoring API answered buckets that were not asked for; refused them']);
+    expect(h.failures).toEqual([]);
+  });
+
+  it('says that this Graph does not know a function it answers 400 "segment" for', async () => {
+    const now = Date.parse('2026-11-23T12:03:00Z');
+    answer = (fn) => ({ status: 400, body: { error: { code: 'BadRequest', message: `Resource not found for the segment '${fn}'.` } } });
+    const h = harness(['getMetricsForAgentIdAutonomousSignInFailure']);
+    await h.fetch(now);
+    expect(h.warnings[0]).toMatch(/^Monitoring API function disabled for this tenant: this Graph does not know the function \(Graph 400 BadRequest: resource not found for the segment\); it is documented on Microsoft Learn but absent from Graph's beta metadata; retrying every 60 min$/);
   });
 
   it('disables on 404 and on a cloud without the API (400 unknown segment)', async () => {

@@ -6,6 +6,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SampleWriter } from '../../src/collectors/types.js';
@@ -13,6 +14,7 @@ import { ExpositionStore, type ExposedTenant } from '../../src/exposition/store.
 import { METRICS } from '../../src/model/metrics.js';
 import type { SeriesGroup } from '../../src/runtime/tenant.js';
 import { acceptsGzip, createApp, negotiateFormat } from '../../src/server/app.js';
+import { WebSecurity } from '../../src/server/security.js';
 import { parseExposition, select } from '../helpers/exposition.js';
 
 /** A tenant with one data group (services) and one volatile group; counts how often each is written. */
@@ -124,7 +126,10 @@ describe('HTTP serving', () => {
     const store = new ExpositionStore(new Registry());
     store.add(fakeTenant('contoso', 40).tenant);
     await store.settled();
-    const app = createApp({ exposition: store, tenantNames: () => ['contoso'], isReady: () => true, version: '0.0.0' });
+    const app = createApp({
+      exposition: store, tenantNames: () => ['contoso'], isReady: () => true, version: '0.0.0',
+      security: new WebSecurity({ logger: pino({ enabled: false }), onSecrets: () => undefined }), reload: async () => ({ ok: true }),
+    });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });

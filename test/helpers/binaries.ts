@@ -41,7 +41,8 @@ async function run(name: string, command: string, args: (port: number, dir: stri
 
 export interface PrometheusOptions {
   /** host:port targets with their metrics path. */
-  scrape: Array<{ job: string; target: string; path?: string; params?: Record<string, string[]> }>;
+  /** `settings`: more of the scrape config, such as scheme, tls_config, basic_auth. */
+  scrape: Array<{ job: string; target: string; path?: string; params?: Record<string, string[]>; settings?: Record<string, unknown> }>;
   scrapeInterval?: string;
   evaluationInterval?: string;
   ruleFiles?: string[];
@@ -55,7 +56,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     rule_files: options.ruleFiles ?? [],
     ...(options.alertmanager ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [options.alertmanager] }] }] } } : {}),
     scrape_configs: options.scrape.map((s) => ({
-      job_name: s.job, metrics_path: s.path ?? '/metrics', ...(s.params ? { params: s.params } : {}), static_configs: [{ targets: [s.target] }],
+      job_name: s.job, metrics_path: s.path ?? '/metrics', ...(s.params ? { params: s.params } : {}), ...s.settings, static_configs: [{ targets: [s.target] }],
     })),
   };
   const running = await run('prometheus', 'prometheus', (port, dir) => {

@@ -3,16 +3,30 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Agent, fetch, type RequestInit, type Response } from 'undici';
 import { stringify } from 'yaml';
 import { parseExposition, type ParsedSample } from './exposition.js';
 import { waitFor } from './wait.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
+/** How tests reach an exporter with a web config: the CA its certificate chains to, a client certificate, basic auth. */
+export interface ExporterClient {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  username?: string;
+  password?: string;
+}
+
 export interface ExporterProcess {
   url: string;
   logs: string[];
   process: ChildProcess;
+  /** The config file the exporter runs with: tests rewrite it and reload. */
+  configPath: string;
+  /** fetch with the client's TLS settings and credentials. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
   scrape(path?: string): Promise<string>;
   samples(path?: string): Promise<ParsedSample[]>;
   stop(): Promise<number | null>;
@@ -29,13 +43,15 @@ export async function startExporter(
   caCertPem: string,
   extraArgs: string[] = [],
   extraEnv: Record<string, string> = {},
+  client: ExporterClient = {},
 ): Promise<ExporterProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'm365-exporter-'));
   const configPath = join(dir, 'config.yml');
   const caPath = join(dir, 'ca.pem');
   writeFileSync(configPath, stringify(config));
   writeFileSync(caPath, caCertPem);
-  const child = spawn(process.execPath, [CLI, '--config', configPath, '--listen', '127.0.0.1:0', ...extraArgs], {
+  // JSON logs, which the tests parse; the default is logfmt.
+  const child = spawn(process.execPath, [CLI, '--config.file', configPath, '--web.listen-address', '127.0.0.1:0', '--log.format', 'json', ...extraArgs], {
     // A proxy of the machine running the tests must not stand between the exporter and the loopback simulator; its
     // OTEL_* variables must not configure the exporter under test.
     env: { ...Object.fromEntries(Object.entries(withoutProxy(process.env)).filter(([name]) => !name.startsWith('OTEL_'))), NODE_EXTRA_CA_CERTS: caPath, ...extraEnv },
@@ -51,15 +67,19 @@ export async function startExporter(
   });
   child.stdout!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const dispatcher = new Agent({ connect: { ca: client.ca, cert: client.cert, key: client.key } });
 
-  const stop = async () => {
+  let stopping: Promise<number | null> | undefined;
+  // Tests may stop the exporter themselves before the stack does: the second call gets the first one's answer.
+  const stop = () => (stopping ??= (async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     const code = await exited;
     clearTimeout(timer);
     rmSync(dir, { recursive: true, force: true });
+    await dispatcher.close();
     return code;
-  };
+  })());
 
   const url = await waitFor('the exporter to listen', () => {
     if (child.exitCode !== null) throw new Error(`exporter exited with ${child.exitCode}: ${logs.join('\n')}`);
@@ -73,8 +93,11 @@ export async function startExporter(
     throw error;
   });
 
+  const authorization = client.username === undefined ? {} : { Authorization: `Basic ${Buffer.from(`${client.username}:${client.password}`).toString('base64')}` };
+  const fetchWithClient = (path: string, init: RequestInit = {}) =>
+    fetch(`${url}${path}`, { ...init, headers: { ...authorization, ...(init.headers as Record<string, string>) }, dispatcher });
   const scrape = async (path = '/metrics') => {
-    const response = await fetch(`${url}${path}`);
+    const response = await fetchWithClient(path);
     if (!response.ok) throw new Error(`${path}: HTTP ${response.status}: ${await response.text()}`);
     return response.text();
   };
@@ -82,6 +105,8 @@ export async function startExporter(
     url: url!,
     logs,
     process: child,
+    configPath,
+    fetch: fetchWithClient,
     scrape,
     samples: async (path) => parseExposition(await scrape(path)),
     stop,

@@ -5,7 +5,7 @@
  * talks to the simulator until it exits), then the receiver, then the simulator.
  */
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/index.js';
-import { startExporter, type ExporterProcess } from './exporterProcess.js';
+import { startExporter, type ExporterClient, type ExporterProcess } from './exporterProcess.js';
 import { startOtlpReceiver, type OtlpReceiver } from './otlpReceiver.js';
 import { waitFor } from './wait.js';
 
@@ -19,10 +19,14 @@ export interface StackOptions<WithOtlp extends boolean> {
   otlp?: WithOtlp;
   /** The exporter's config.yml, made from the running simulator (and receiver). */
   config: (parts: { sim: Simulator; otlp: Receiver<WithOtlp> }) => Record<string, unknown>;
-  /** Extra exporter flags (`--config` and `--listen 127.0.0.1:0` are always given). */
+  /** Extra exporter flags (`--config.file`, `--web.listen-address 127.0.0.1:0` and `--log.format json` are always given). */
   args?: string[];
   /** Environment variables of the exporter process (HTTPS_PROXY, OTEL_*, …), or made from the running simulator (and receiver). */
   env?: Record<string, string> | ((parts: { sim: Simulator; otlp: Receiver<WithOtlp> }) => Record<string, string>);
+  /** More CA certificates (PEM) the exporter trusts besides the simulator's: a test's own HTTPS server. */
+  trust?: string;
+  /** TLS trust, client certificate and basic auth for reaching an exporter run with `--web.config.file`. */
+  client?: ExporterClient;
   /** How long the exporter may take to answer /-/ready with 200. @default 30_000 */
   readyTimeoutMs?: number;
 }
@@ -56,8 +60,8 @@ export async function startStack<WithOtlp extends boolean = false>(options: Stac
     const exporterStart = Date.now();
     const parts = { sim, otlp: started.otlp as Receiver<WithOtlp> };
     const env = typeof options.env === 'function' ? options.env(parts) : options.env;
-    const exporter = (started.exporter = await startExporter(options.config(parts), sim.caCertPem, options.args, env));
-    await waitFor('the exporter to answer /-/ready with 200', async () => (await fetch(`${exporter.url}/-/ready`)).ok, options.readyTimeoutMs ?? 30_000, 100);
+    const exporter = (started.exporter = await startExporter(options.config(parts), `${sim.caCertPem}\n${options.trust ?? ''}`, options.args, env, options.client));
+    await waitFor('the exporter to answer /-/ready with 200', async () => (await exporter.fetch('/-/ready')).ok, options.readyTimeoutMs ?? 30_000, 100);
     return {
       sim,
       exporter,

@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const run = promisify(execFile);
@@ -100,10 +101,72 @@ describe('command line', () => {
 
   it('rejects a malformed --listen', async () => {
     const result = await cli(['--listen', 'localhost', '--check-config'], { M365_TENANT_ID: '0d2d1a6e-1111-4c1e-9a7e-000000000001', M365_CLIENT_ID: '5a1c0c8e-2222-4b8e-8f3e-000000000001', M365_CLIENT_SECRET: 'x' });
-    expect(result).toMatchObject({ code: 1, stderr: 'invalid configuration:\n--listen: must be host:port or :port, for example :9877 or 127.0.0.1:9877\n' });
+    expect(result).toMatchObject({ code: 1, stderr: 'invalid configuration:\n--listen: must be host:port or :port with a port from 0 to 65535, for example :9877 or 127.0.0.1:9877\n' });
   });
 
   it('prints its version', async () => {
     expect((await cli(['--version'])).stdout).toBe('m365-health-exporter 0.1.0\n');
+    expect((await cli(['-v'])).stdout).toBe('m365-health-exporter 0.1.0\n');
+  });
+});
+
+describe('Prometheus-style flags', () => {
+  const ENV = { M365_TENANT_ID: '0d2d1a6e-1111-4c1e-9a7e-000000000001', M365_CLIENT_ID: '5a1c0c8e-2222-4b8e-8f3e-000000000001', M365_CLIENT_SECRET: 'x' };
+
+  it('refuses every bad value through the config schema, naming the flag, before anything starts', async () => {
+    const result = await cli(['--web.listen-address', ':98777', '--log.level', 'verbose', '--log.format=xml', '--web.max-connections', '0'], ENV);
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: [
+        'invalid configuration:',
+        '--web.listen-address: must be host:port or :port with a port from 0 to 65535, for example :9877 or 127.0.0.1:9877',
+        '--web.max-connections: must be a whole number of connections from 1 to 9999999',
+        '--log.level: must be one of debug, info, warn, error',
+        '--log.format: must be one of logfmt, json',
+        '',
+      ].join('\n'),
+    });
+    expect((await cli(['--log-level', 'trace', '--check-config'], ENV)).stderr).toBe('invalid configuration:\n--log-level: must be one of debug, info, warn, error\n');
+  });
+
+  it('refuses a flag given with its alias, and lists every flag with its alias in --help', async () => {
+    const result = await cli(['--config', 'a.yml', '--config.file', 'b.yml']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^--config is an alias of --config.file; give one of them\n\nUsage: /);
+    const help = (await cli(['--help'])).stdout;
+    for (const line of ['--config.file FILE', 'alias --config', '--web.listen-address ADDR', 'alias --listen', '--web.config.file FILE', '--web.max-connections N', '--log.level LEVEL', 'alias --log-level', '--log.format FORMAT', '-v, --version']) {
+      expect(help).toContain(line);
+    }
+  });
+
+  it('--check-config validates the web config too, and refuses a broken one with its message', async () => {
+    const config = join(dir, 'flags.yml');
+    writeFileSync(config, 'logFormat: json\ntenants:\n  - {name: contoso, tenantId: contoso.onmicrosoft.com, clientId: 5a1c0c8e-2222-4b8e-8f3e-000000000001, clientSecret: s}\n');
+    const web = join(dir, 'web.yml');
+    writeFileSync(web, 'basic_auth_users: {prometheus: "$2y$10$NKUn8lls9v2MoXc7J8KmHulVHd9kIuekPOfORg/exHy5avrez2wiS"}\n');
+    expect(await cli(['--config.file', config, '--web.config.file', web, '--check-config'])).toEqual({
+      code: 0, stderr: '', stdout: `${config}: valid; 1 tenant(s)\ntenant=contoso cloud=global credential=secret collectors=health,issues,messages\n${web}: valid; no TLS; 1 basic auth user(s)\n`,
+    });
+    writeFileSync(web, 'tls_server_config: {cert_file: missing.pem, key_file: missing.key}\n');
+    expect(await cli(['--config.file', config, '--web.config.file', web, '--check-config'])).toEqual({
+      code: 1, stdout: '', stderr: `invalid configuration:\n${web}: tls_server_config.cert_file: cannot read ${join(dir, 'missing.pem')}: ENOENT\n`,
+    });
+  });
+
+  it('logs logfmt by default, and ends 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, [CLI, '--web.listen-address', '127.0.0.1:0'], {
+      // Nothing answers there: the refreshes fail, which does not matter here. The secret is long, as real ones are
+      // (a one-letter secret would be scrubbed from every word that contains the letter).
+      env: { PATH: process.env.PATH!, ...ENV, M365_CLIENT_SECRET: 'a-realistic-client-secret-value', M365_AUTHORITY_HOST: 'https://127.0.0.1:9', M365_GRAPH_ENDPOINT: 'https://127.0.0.1:9' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await waitFor('the listening line', () => /msg=listening/.test(stderr), 15_000, 50);
+    expect(stderr.split('\n').find((line) => line.includes('msg=listening'))).toMatch(/^time=\S+Z level=info msg=listening app=m365-health-exporter address=http:\/\/127\.0\.0\.1:\d+ tenants=1 version=0\.1\.0 maxConnections=512$/);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUILD_INFO, METRICS, OTLP_EXPORTS } from '../../src/model/metrics.js';
+import { BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, METRICS, OTLP_EXPORTS } from '../../src/model/metrics.js';
 import type { Simulator } from '../../simulator/index.js';
 import { startPrometheus } from '../helpers/binaries.js';
 import { familyNames, parseExposition, select, value, type ParsedSample } from '../helpers/exposition.js';
@@ -64,7 +64,7 @@ describe('exporter against the simulated tenant', () => {
   it('exposes every metric family of the contract', async () => {
     const text = await exporter.scrape();
     const families = familyNames(text);
-    for (const def of [...Object.values(METRICS), BUILD_INFO, OTLP_EXPORTS]) expect(families, def.name).toContain(def.name);
+    for (const def of [...Object.values(METRICS), BUILD_INFO, CONFIG_RELOAD_SUCCESSFUL, CONFIG_RELOAD_SUCCESS_TIMESTAMP, OTLP_EXPORTS]) expect(families, def.name).toContain(def.name);
     const all = parseExposition(text);
     expect(value(all, 'm365_exporter_build_info', { version: '0.1.0' })).toBe(1);
     expect(select(all, 'm365_service_operational', { tenant: 'contoso' }).length).toBe(sim.tenant(CONTOSO.tenantId).services.length);

@@ -197,12 +197,12 @@ describe('issues and messages', () => {
     expect(list.value.length).toBeGreaterThanOrEqual(6);
   });
 
-  it('answers unknown items and routes with 404 OData errors', async () => {
+  it('answers unknown items with 404 and unknown segments with 400, as Graph does', async () => {
     expect((await graph(sim, accessToken, 'issues/EX000000')).json().error.code).toBe('itemNotFound');
     expect((await graph(sim, accessToken, 'messages/MC000000')).status).toBe(404);
     const unknown = await graph(sim, accessToken, 'nothingHere');
-    expect(unknown.status).toBe(404);
-    expect(unknown.json().error.code).toBe('UnknownError');
+    expect(unknown.status).toBe(400);
+    expect(unknown.json().error).toMatchObject({ code: 'BadRequest', message: "Resource not found for the segment 'nothingHere'." });
   });
 
   it('logs requests with tenant, kind and status, without query secrets', async () => {

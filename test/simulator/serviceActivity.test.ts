@@ -229,17 +229,17 @@ describe('serviceActivity: parameter validation (400 BadRequest)', () => {
     expect((await get(env.sim, env.tok, path(fn, at(WEDNESDAY - 3_600_000), '2030-01-01T00:00:00Z', 30))).status).toBe(200);
   });
 
-  it('answers 404 for unknown or misspelt functions, 401 without a token', async () => {
+  it('answers 400 "Resource not found for the segment" for unknown or misspelt functions, as Graph does; 401 without a token', async () => {
     for (const name of ['getMetricsForNothing', 'getActiveUserMetricsForIOSOrAndroidMailByReadEmail', 'getdevicemetricsforonedriveforbusinessbydownloadonlineonlyfiles']) {
       const res = await get(env.sim, env.tok, path(name, S, E, 5));
-      expect(res.status).toBe(404);
-      expect(res.json().error).toMatchObject({ code: 'UnknownError', message: `Resource not found for the segment '${name}'.` });
+      expect(res.status).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'BadRequest', message: `Resource not found for the segment '${name}'.` });
     }
     const res = await call(env.sim, 'GET', path(fn, S, E, 5));
     expect(res.status).toBe(401);
     expect(res.json().error.code).toBe('InvalidAuthenticationToken');
     // Beta only.
-    expect((await get(env.sim, env.tok, path(fn, S, E, 5).replace('/beta/', '/v1.0/'))).status).toBe(404);
+    expect((await get(env.sim, env.tok, path(fn, S, E, 5).replace('/beta/', '/v1.0/'))).status).toBe(400);
   });
 });
 
@@ -342,12 +342,12 @@ describe('serviceActivity: tenant state', () => {
     expect(() => tenant().denyServiceActivity('sharepoint')).toThrow(/names no serviceActivity/);
   });
 
-  it('setServiceActivityAvailability(false): every function 404 as in a cloud without the API; other Graph APIs keep working', async () => {
+  it('setServiceActivityAvailability(false): every function 400 as in a cloud without the API; other Graph APIs keep working', async () => {
     tenant().setServiceActivityAvailability(false);
     for (const { name } of SERVICE_ACTIVITY_FUNCTIONS) {
       const res = await get(env.sim, env.tok, path(name, S, E, 30));
-      expect(res.status).toBe(404);
-      expect(res.json().error).toMatchObject({ code: 'UnknownError', message: "Resource not found for the segment 'serviceActivity'." });
+      expect(res.status).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'BadRequest', message: "Resource not found for the segment 'serviceActivity'." });
     }
     expect((await get(env.sim, env.tok, path('getMetricsForNothing', S, E, 30))).json().error.message).toMatch(/'serviceActivity'/);
     expect((await graph(env.sim, env.tok, 'issues')).status).toBe(200);

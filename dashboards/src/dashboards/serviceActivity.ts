@@ -17,8 +17,11 @@ const SEL = `${TENANT}, workload=~"$workload"`;
  */
 const RATE_WINDOW = '30m';
 
+/** The latest-bucket gauges of the functions that count (events, distinct users/apps/devices, levels). */
+const COUNTS = `{__name__=~"m365_service_activity_(bucket_events|distinct|level)", ${SEL}}`;
+
 const EXCHANGE_CONNECTIVITY = 'get_connectivity_metrics_for_exchange';
-const TEAMS_AUDIO = 'get_audio_stream_qo_e_metrics_for_teams|get_audio_streams_over_udp_metrics_for_teams';
+const TEAMS_AUDIO = 'get_audio_stream_qoe_metrics_for_teams|get_audio_streams_over_udp_metrics_for_teams';
 
 function workloadVariable(): dashboard.QueryVariableBuilder {
   return labelValuesVariable('workload', 'Workload', `label_values(m365_service_activity_enabled{${TENANT}}, workload)`)
@@ -55,7 +58,7 @@ const definition: DashboardDefinition = {
       .withRow(new dashboard.RowBuilder('Overview'))
       .withPanel(
         attentionStat('Functions disabled per tenant',
-          'Monitoring API functions the exporter stopped reading because Graph refused them (403 permission not granted, 404/501 not offered, national cloud without the API); it retries every serviceActivity.recheckDisabled. Alert: M365ServiceActivityFunctionDisabled.',
+          'Monitoring API functions the exporter stopped reading because Graph refused them (403 permission not granted, 404/501 not offered, 400 a function or API this Graph does not know); it retries every serviceActivity.recheckDisabled. Alert: M365ServiceActivityFunctionDisabled.',
           query(`sum by (tenant) (1 - m365_service_activity_enabled{${SEL}})`, { legend: '{{tenant}}' }).instant(), 'orange')
           .height(6)
           .span(6),
@@ -73,10 +76,13 @@ const definition: DashboardDefinition = {
       .withPanel(graph('Freshness: age of the newest bucket', 'Seconds since the start of the newest final bucket of each workload (the freshest of its functions). Normal: settleDelay + one aggregation interval + up to one refresh, about 40 minutes with the defaults. Alert: M365ServiceActivityStale.', 's',
         query(`min by (tenant, workload) (time() - m365_service_activity_bucket_start_timestamp_seconds{${SEL}})`, { legend: '{{tenant}} {{workload}}' }))
         .min(0))
+      .withPanel(graph('Buckets refused', 'Buckets of Monitoring API answers the exporter refused in the last hour, by reason: outside the requested window (a replayed or cached answer), off the interval grid (another width), or twice. Normally 0; the exporter log names the function.', 'none',
+        query(`sum by (tenant, workload, reason) (increase(m365_service_activity_buckets_refused_total{${SEL}}[1h]))`, { legend: '{{tenant}} {{workload}} {{reason}}' }))
+        .min(0))
       .withPanel(
         new table.PanelBuilder()
           .title('Count functions against the same time last week')
-          .description('30-minute average of each count function as a share of the same 30 minutes one week earlier (m365:service_activity_value:ratio_to_last_week), lowest first. Empty until Prometheus holds a week of history. Alerts: M365MfaSignInSuccessDrop, M365ServiceActivityCountDrop.')
+          .description('30-minute average of each counting function (events, distinct users/apps/devices, levels) as a share of the same 30 minutes one week earlier (m365:service_activity_value:ratio_to_last_week), lowest first. Empty until Prometheus holds a week of history. Alerts: M365MfaSignInSuccessDrop, M365ServiceActivityCountDrop.')
           .withTarget(query(`m365:service_activity_value:ratio_to_last_week{${SEL}}`, { table: true, refId: 'ratio' }))
           .withTarget(query(`m365:service_activity_value:avg30m_last_week{${SEL}}`, { table: true, refId: 'lastweek' }))
           .transformations(mergeAndOrganize({ tenant: 'Tenant', workload: 'Workload', metric: 'Function', 'Value #ratio': 'vs last week', 'Value #lastweek': 'Last week per bucket' }))
@@ -106,18 +112,21 @@ const definition: DashboardDefinition = {
         new dashboard.RowBuilder('Workload: $workload')
           .repeat('workload'),
       )
-      .withPanel(graph('Events per minute', `Events per minute of each count function: rate of m365_service_activity_events_total over ${RATE_WINDOW}. The counter adds each bucket once, when it has settled (serviceActivity.settleDelay after its end), so the curve runs that much behind real time.`, 'cpm',
+      .withPanel(graph('Events per minute', `Events per minute of each event function (sign-ins, messages, meetings joined): rate of m365_service_activity_events_total over ${RATE_WINDOW}. The counter adds each bucket once, when it has settled (serviceActivity.settleDelay after its end), so the curve runs that much behind real time.`, 'cpm',
         query(`60 * sum by (tenant, metric) (rate(m365_service_activity_events_total{${SEL}}[${RATE_WINDOW}]))`, { legend: '{{tenant}} {{metric}}' }))
         .min(0))
-      .withPanel(graph('This week against last week', 'Latest final bucket of each count function (events per aggregation interval), with the same time one week earlier (dashed) where Prometheus has it.', 'none',
-        query(thisAndLastWeek(`m365_service_activity_value{${SEL}}`, 'tenant, metric'), { legend: '{{tenant}} {{metric}} · {{week}}' }))
+      .withPanel(graph('Active users, apps and devices', 'Distinct users, apps or devices active in the latest final bucket (m365_service_activity_distinct): a gauge, since the same user is active in many buckets.', 'none',
+        query(`max by (tenant, metric, entity) (m365_service_activity_distinct{${SEL}})`, { legend: '{{tenant}} {{metric}} ({{entity}})' }))
+        .min(0))
+      .withPanel(graph('This week against last week', 'Latest final bucket of each counting function (events, distinct users/apps/devices, levels such as branches connected), with the same time one week earlier (dashed) where Prometheus has it.', 'none',
+        query(thisAndLastWeek(COUNTS, 'tenant, metric'), { legend: '{{tenant}} {{metric}} · {{week}}' }))
         .min(0)
         .overrideByRegexp('.* last week$', DASHED))
       .withPanel(
         new table.PanelBuilder()
           .title('Latest buckets')
-          .description('Per function: the latest final bucket (a count, or a percentage), when it started, and whether the exporter reads the function.')
-          .withTarget(query(`m365_service_activity_value{${SEL}}`, { table: true, refId: 'value' }))
+          .description('Per function: the latest final bucket (events, distinct users/apps/devices or a level; or a percentage), when it started, and whether the exporter reads the function.')
+          .withTarget(query(`max by (tenant, workload, metric) (${COUNTS})`, { table: true, refId: 'value' }))
           .withTarget(query(`m365_service_activity_ratio{${SEL}}`, { table: true, refId: 'ratio' }))
           .withTarget(query(`time() - m365_service_activity_bucket_start_timestamp_seconds{${SEL}}`, { table: true, refId: 'age' }))
           .withTarget(query(`m365_service_activity_enabled{${SEL}}`, { table: true, refId: 'enabled' }))
