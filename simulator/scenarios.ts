@@ -64,13 +64,90 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
       { name: 'back to operational', run: (t) => t.setServiceStatus('Exchange', 'serviceOperational') },
     ],
   },
-  'credential-expiry': {
-    description: 'The client secret "expires" (AADSTS7000222) for a while, then works again.',
+  'advisory-only': {
+    description:
+      'A SharePoint advisory opens and, as Microsoft does, sets the service\'s overall status to serviceDegradation, with no ' +
+      'incident at all; later it is resolved.',
     steps: [
-      { name: 'expire secret', run: (t) => t.setFault({ kind: 'tokenFailure', code: 'AADSTS7000222' }) },
-      { name: 'still expired', run: () => undefined },
-      { name: 'renew secret', run: (t) => t.clearFaults() },
+      {
+        name: 'SharePoint advisory opens; SharePoint serviceDegradation',
+        run: (t, s) => {
+          s.advisory = t.openIssue({
+            serviceId: 'SharePoint',
+            classification: 'advisory',
+            status: 'serviceDegradation',
+            title: 'Some users may see delays when syncing SharePoint document libraries',
+            feature: 'SharePoint Features',
+            featureGroup: 'SharePoint Features',
+          });
+          // After openIssue: the simulator derives a service's status from incidents only (tenant.ts syncServiceStatus).
+          t.setServiceStatus('SharePoint', 'serviceDegradation');
+        },
+      },
+      { name: 'advisory still open', run: () => undefined },
+      { name: 'advisory still open', run: () => undefined },
+      {
+        name: 'advisory resolved; SharePoint operational',
+        run: (t, s) => {
+          t.resolveIssue(s.advisory!, 'serviceRestored');
+          t.setServiceStatus('SharePoint', 'serviceOperational');
+        },
+      },
     ],
+  },
+  'expired-secret': {
+    description:
+      'The client secret expires (AADSTS7000222) for a while, then a new one works. The tokens issued before are revoked at ' +
+      'the same moment, so the failure shows at once instead of at the next renewal (up to the token lifetime, 60-90 minutes).',
+    steps: [
+      { name: 'secret valid', run: (t) => t.clearFaults() },
+      {
+        name: 'secret expired (AADSTS7000222), tokens revoked',
+        run: (t) => {
+          t.setFault({ kind: 'tokenFailure', code: 'AADSTS7000222' });
+          t.revokeTokens();
+        },
+      },
+      { name: 'secret still expired', run: () => undefined },
+      { name: 'secret still expired', run: () => undefined },
+      { name: 'new secret', run: (t) => t.clearFaults() },
+    ],
+  },
+  'throttling-storm': {
+    description:
+      'Graph answers 429 with Retry-After: first a burst of six (retries succeed), then every request for two steps ' +
+      '(refreshes fail as throttled), then it recovers.',
+    steps: [
+      { name: 'burst: the next 6 requests answer 429, Retry-After 1 s', run: (t) => t.setFault({ kind: 'throttle', count: 6, retryAfterSeconds: 1 }) },
+      { name: 'calm', run: (t) => t.clearFaults() },
+      { name: 'storm: every request answers 429, Retry-After 1 s', run: (t) => t.setFault({ kind: 'throttle', retryAfterSeconds: 1 }) },
+      { name: 'storm goes on', run: () => undefined },
+      { name: 'calm', run: (t) => t.clearFaults() },
+    ],
+  },
+  'graph-outage': {
+    description: 'Graph fails: two steps of 503 Service Unavailable, then two steps without any answer (timeouts), then it is back.',
+    steps: [
+      { name: 'Graph healthy', run: (t) => t.clearFaults() },
+      { name: 'Graph answers 503', run: (t) => t.setFault({ kind: 'serverError', status: 503 }) },
+      { name: 'Graph still answers 503', run: () => undefined },
+      {
+        name: 'Graph stops answering',
+        run: (t) => {
+          t.clearFaults();
+          t.setFault({ kind: 'slow', delayMs: 30_000 });
+        },
+      },
+      { name: 'Graph still not answering', run: () => undefined },
+      { name: 'Graph is back', run: (t) => t.clearFaults() },
+    ],
+  },
+  'mfa-anomaly': {
+    description:
+      'MFA sign-in successes (Monitoring API) dropped to a fifth 30 minutes ago and stay there: the settled 5-minute buckets ' +
+      'already show it when the exporter starts.',
+    setup: (t) => t.setServiceActivityAnomaly('mfaSuccessDrop', { since: new Date(Date.now() - 30 * 60_000) }),
+    steps: [{ name: 'MFA sign-in successes stay at a fifth', run: () => undefined }],
   },
   'service-activity-anomaly': {
     description:
@@ -89,13 +166,6 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
       { name: 'quiet', run: () => undefined },
     ],
   },
-  'graph-throttling': {
-    description: 'Graph answers 429 with Retry-After for a burst of requests, then recovers.',
-    steps: [
-      { name: 'throttle', run: (t) => t.setFault({ kind: 'throttle', count: 5, retryAfterSeconds: 2 }) },
-      { name: 'recover', run: (t) => t.clearFaults() },
-    ],
-  },
 };
 
 export interface RunScenarioOptions {
@@ -104,6 +174,8 @@ export interface RunScenarioOptions {
   /** Repeat the steps until aborted. @default false */
   loop?: boolean;
   signal?: AbortSignal;
+  /** Called as each step runs (the demo prints it). */
+  onStep?: (step: ScenarioStep) => void;
 }
 
 /** Plays a scenario on one tenant; resolves when it ends or `signal` aborts (never rejects on abort). */
@@ -118,6 +190,7 @@ export async function runScenario(sim: Simulator, tenantId: string, name: string
     for (const step of scenario.steps) {
       if (signal?.aborted) return;
       step.run(tenant, state);
+      options.onStep?.(step);
       try {
         await sleep(options.stepMs, undefined, { signal });
       } catch {

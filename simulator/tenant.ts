@@ -145,15 +145,19 @@ export class TenantState implements SimTenant, ActivitySource {
     for (const name of this.requireActivityKey(workloadOrFunction)) this.serviceActivityDenied.delete(name);
   }
 
-  setServiceActivityAnomaly(kind: ServiceActivityAnomalyKind | null): void {
+  setServiceActivityAnomaly(kind: ServiceActivityAnomalyKind | null, options: { since?: Date } = {}): void {
     if (kind !== null && !SERVICE_ACTIVITY_ANOMALY_KINDS.includes(kind)) {
       throw new Error(`unknown serviceActivity anomaly '${String(kind)}'; known: ${SERVICE_ACTIVITY_ANOMALY_KINDS.join(', ')}`);
     }
     if (kind === this.serviceActivityAnomaly) return;
-    const nowMs = this.now().getTime();
-    const open = this.anomalies.at(-1);
-    if (open && open.toMs === undefined) open.toMs = nowMs;
-    if (kind !== null) this.anomalies.push({ kind, fromMs: nowMs });
+    const atMs = (options.since ?? this.now()).getTime();
+    const last = this.anomalies.at(-1);
+    // A backdated switch must not reach into an earlier period: the data model looks up the one a minute falls in.
+    if (options.since && last && atMs < (last.toMs ?? last.fromMs)) {
+      throw new Error(`serviceActivity anomaly switch at ${new Date(atMs).toISOString()} is earlier than the previous one (${new Date(last.toMs ?? last.fromMs).toISOString()})`);
+    }
+    if (last && last.toMs === undefined) last.toMs = atMs;
+    if (kind !== null) this.anomalies.push({ kind, fromMs: atMs });
   }
 
   /** Looks a service up by id or display name, case-insensitively (docs use both as key, ref §10.8). */
@@ -198,7 +202,7 @@ export class TenantState implements SimTenant, ActivitySource {
       posts: [],
     };
     if (this.findIssue(issue.id)) throw new Error(`issue ${issue.id} already exists`);
-    this.addPost(issue, `Title: ${issue.title}<br><br>User Impact: ${issue.impactDescription}<br><br>Current status: We're investigating this issue.`);
+    this.addPost(issue, input.post ?? `Title: ${issue.title}<br><br>User Impact: ${issue.impactDescription}<br><br>Current status: We're investigating this issue.`);
     this.issues.push(issue);
     this.syncServiceStatus(svc.id);
     return issue.id;
@@ -272,7 +276,7 @@ export class TenantState implements SimTenant, ActivitySource {
       actionRequiredByDateTime: msg.actionRequiredByDateTime?.toISOString() ?? null,
       services: msg.services ?? ['Microsoft 365 suite'],
       details: [],
-      body: { contentType: 'html', content: `<p>${msg.title}</p>` },
+      body: { contentType: 'html', content: msg.body ?? `<p>${msg.title}</p>` },
       // Always null under application permissions (ref §2.5).
       viewPoint: null,
       hasAttachments: false,

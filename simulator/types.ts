@@ -112,11 +112,13 @@ export type GraphEndpointName = 'healthOverviews' | 'issues' | 'messages' | 'ser
 
 export type Fault =
   /**
-   * The next `count` Graph requests answer 429 with Retry-After (fractional allowed). `retryAfter` sends that header
-   * value verbatim instead, for clients that must survive a broken one (`-5`, `soon`).
+   * The next `count` Graph requests answer 429 with Retry-After (fractional allowed); `count` undefined: every request
+   * until cleared (a throttling storm). `retryAfter` sends that header value verbatim instead, for clients that must
+   * survive a broken one (`-5`, `soon`).
    */
-  | { kind: 'throttle'; count: number; retryAfterSeconds?: number; retryAfter?: string; endpoint?: GraphEndpointName }
-  | { kind: 'serverError'; count: number; status?: 500 | 503 | 504; endpoint?: GraphEndpointName }
+  | { kind: 'throttle'; count?: number; retryAfterSeconds?: number; retryAfter?: string; endpoint?: GraphEndpointName }
+  /** `count` undefined: until cleared (an outage). */
+  | { kind: 'serverError'; count?: number; status?: 500 | 503 | 504; endpoint?: GraphEndpointName }
   /** `count` undefined: until cleared. */
   | { kind: 'slow'; delayMs: number; count?: number; endpoint?: GraphEndpointName }
   /** `count` undefined: until cleared. */
@@ -159,6 +161,8 @@ export interface OpenIssueInput {
   /** @default 'microsoft' */
   origin?: string;
   impactDescription?: string;
+  /** The first post's HTML, as Microsoft would send it (hostile markup for feed tests). @default a "Title: … User Impact: …" post */
+  post?: string;
 }
 
 export type IssuePatch = Partial<{ status: string; title: string; classification: string; featureGroup: string; feature: string }>;
@@ -179,6 +183,8 @@ export interface AddMessageInput {
   /** Service display names. @default ['Microsoft 365 suite'] */
   services?: string[];
   tags?: string[];
+  /** The body's HTML. @default `<p>${title}</p>` */
+  body?: string;
 }
 
 /** Scriptable state of one simulated tenant. */
@@ -217,8 +223,11 @@ export interface SimTenant {
    * From now on the affected function's values drop (`null` ends it; a new kind replaces the current one):
    * `mfaSuccessDrop` MFA sign-in success counts × 0.2; `exchangeConnectivityDrop` Exchange connectivity ≈ 70 %;
    * `teamsAudioQualityDrop` Teams audio QoE and audio-over-UDP ≈ 60 %. Buckets before the switch keep their values.
+   * `since` backdates the switch, so settled buckets already show it (the demo cannot wait for 5-minute buckets to
+   * settle); it must not be earlier than the previous switch.
+   * @param options.since @default now
    */
-  setServiceActivityAnomaly(kind: ServiceActivityAnomalyKind | null): void;
+  setServiceActivityAnomaly(kind: ServiceActivityAnomalyKind | null, options?: { since?: Date }): void;
   readonly serviceActivityAnomaly: ServiceActivityAnomalyKind | null;
   /**
    * Revokes every access token issued so far (as continuous access evaluation does after a credential or policy

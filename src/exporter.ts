@@ -4,6 +4,7 @@ import { sameConfigValue, secretValues } from './config/secret.js';
 import { unsharded } from './config/sharding.js';
 import { createGlobalMetrics, registerShardInfo } from './exposition/global.js';
 import { ExpositionStore } from './exposition/store.js';
+import { History } from './history/history.js';
 import type { Logging } from './logger.js';
 import type { OtlpPush } from './otlp/push.js';
 import { Scheduler } from './runtime/scheduler.js';
@@ -20,7 +21,7 @@ const STAGGER_MS = 25;
  * Settings no tenant reads. Every other top-level setting counts as read by every tenant, so one added later
  * restarts the tenants when it changes rather than being silently ignored by a reload.
  */
-const NOT_TENANT_SETTINGS = new Set(['tenants', 'source', 'listen', 'logLevel', 'logFormat', 'readyTimeout', 'otlp',
+const NOT_TENANT_SETTINGS = new Set(['tenants', 'source', 'listen', 'logLevel', 'logFormat', 'readyTimeout', 'otlp', 'storage',
   // Which tenants this replica runs, not how: a tenant added to the fleet (another shard's, too) restarts none.
   'sharding', 'shard']);
 
@@ -50,6 +51,8 @@ export class Exporter {
   #reloading: Promise<unknown> = Promise.resolve();
   #server?: Server;
   #otlp?: OtlpPush;
+  /** Opened at start, before the first tenant starts: tenants continue from what it saved. */
+  #history?: History;
 
   /** Throws a ConfigError when the web config is invalid. */
   constructor(options: ExporterOptions) {
@@ -76,6 +79,7 @@ export class Exporter {
   }
 
   async start(): Promise<string> {
+    this.#history = await History.open(this.#config.storage, this.#logger, this.#global.registry);
     this.#tenants.forEach((tenant, index) => this.#startTenant(tenant, index));
     const app = createApp({
       exposition: this.#exposition,
@@ -84,6 +88,8 @@ export class Exporter {
       version: VERSION,
       security: this.#security,
       reload: () => this.reload(),
+      history: this.#history,
+      tenants: () => this.#tenants,
     });
     const { server, url } = await listen({
       handler: app, security: this.#security, listen: this.#config.listen, maxConnections: this.#options.maxConnections, logger: this.#logger,
@@ -135,6 +141,7 @@ export class Exporter {
     const started = next.filter((tenant) => !kept.has(tenant));
     const stopped = this.#tenants.filter((tenant) => !kept.has(tenant));
     await this.#scheduler.stop(stopped.flatMap((tenant) => tenant.tasks.map((task) => task.name)));
+    for (const tenant of stopped) this.#history!.detach(tenant);
     const names = new Set(next.map((tenant) => tenant.name));
     for (const tenant of stopped) if (!names.has(tenant.name)) this.#exposition.remove(tenant.name);
     this.#tenants = next;
@@ -149,6 +156,9 @@ export class Exporter {
     }
     if (config.listen !== previous.listen) {
       this.#logger.warn({ listen: previous.listen, configured: config.listen }, 'the listen address changed; it takes effect at the next restart');
+    }
+    if (!sameConfigValue(previous.storage, config.storage)) {
+      this.#logger.warn({ configured: config.storage.path }, 'storage settings changed; they take effect at the next restart');
     }
     this.#global.configLoaded(true);
     this.#logger.info({
@@ -165,6 +175,8 @@ export class Exporter {
     const closed = this.#server ? new Promise<void>((resolve) => this.#server!.close(() => resolve())) : Promise.resolve();
     this.#server?.closeIdleConnections();
     await this.#scheduler.stop();
+    // The last counters and read positions, written once nothing refreshes any more.
+    await this.#history?.close();
     // A last export of the final values, bounded by the OTLP timeout.
     await this.#otlp?.stop();
     const timer = setTimeout(() => this.#server?.closeAllConnections(), 5_000).unref();
@@ -173,7 +185,7 @@ export class Exporter {
   }
 
   #startTenant(tenant: Tenant, index: number): void {
-    this.#exposition.add(tenant);
+    this.#exposition.add(this.#history!.attach(tenant));
     this.#scheduler.start(tenant.tasks, index * STAGGER_MS);
   }
 
@@ -187,7 +199,7 @@ export class Exporter {
     // Loaded only when configured: the OpenTelemetry SDK is most of the exporter's dependencies by weight.
     const [{ startOtlpPush }, { gather }] = await Promise.all([import('./otlp/push.js'), import('./otlp/gather.js')]);
     this.#otlp = startOtlpPush(this.#config.otlp, {
-      gather: () => gather(this.#tenants, this.#global.registry), exportsTotal: this.#global.otlpExports, logger: this.#logger, serviceVersion: VERSION,
+      gather: () => gather(this.#tenants.map((tenant) => this.#history?.exposed(tenant) ?? tenant), this.#global.registry), exportsTotal: this.#global.otlpExports, logger: this.#logger, serviceVersion: VERSION,
     });
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Imports run one way, along the flow of data (shared/STYLE.md, "Imports point down the flow"):
- *   model → config → auth → graph → collectors → runtime → exposition → server | otlp → exporter, cli
+ *   model → config → auth → graph → collectors → runtime → history → exposition → server | otlp → exporter, cli
  * `model` holds the vocabulary every stage shares (metric definitions, error reasons, the Monitoring API table), so
  * a lower stage never has to reach up for a type. This test reads every import of src/ and fails on one that runs
  * against the flow, between the two sinks, or out of src/ (the simulator and the tests are not product).
@@ -19,13 +19,16 @@ const STAGES: Array<{ stage: string; paths: string[] }> = [
   { stage: 'graph', paths: ['graph/'] },
   { stage: 'collectors', paths: ['collectors/'] },
   { stage: 'runtime', paths: ['runtime/'] },
+  { stage: 'history', paths: ['history/'] },
   { stage: 'exposition', paths: ['exposition/'] },
+  { stage: 'legacy', paths: ['legacy/'] },
+  { stage: 'feeds', paths: ['feeds/'] },
   { stage: 'server', paths: ['server/'] },
   { stage: 'otlp', paths: ['otlp/'] },
   { stage: 'composition', paths: ['exporter.ts', 'cli.ts', 'index.ts'] },
 ];
 /** Stages of equal rank: the two ways out, which must not know each other. */
-const RANK: Record<string, number> = { model: 0, config: 1, auth: 2, graph: 3, collectors: 4, runtime: 5, exposition: 6, server: 7, otlp: 7, composition: 8 };
+const RANK: Record<string, number> = { model: 0, config: 1, auth: 2, graph: 3, collectors: 4, runtime: 5, history: 6, exposition: 7, legacy: 7, feeds: 7, server: 8, otlp: 8, composition: 9 };
 
 function stageOf(file: string): string | undefined {
   const path = relative(SRC, file).split('\\').join('/');
@@ -74,6 +77,7 @@ describe('source layout', () => {
   it('refuses an import against the flow, between the sinks, or out of src/', () => {
     expect(violation(join(SRC, 'runtime/tenant.ts'), '../exposition/store.js')).toBe('runtime → exposition');
     expect(violation(join(SRC, 'config/schema.ts'), '../graph/client.js')).toBe('config → graph');
+    expect(violation(join(SRC, 'runtime/tenant.ts'), '../history/history.js')).toBe('runtime → history');
     expect(violation(join(SRC, 'server/app.ts'), '../otlp/push.js')).toBe('server → otlp');
     expect(violation(join(SRC, 'exporter.ts'), '../simulator/index.js')).toBe('outside src/');
     expect(violation(join(SRC, 'exposition/store.ts'), '../runtime/tenant.js')).toBeUndefined();

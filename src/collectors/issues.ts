@@ -2,6 +2,7 @@ import { CLASSIFICATIONS, ORIGINS, SERVICE_HEALTH_STATUSES, canonicalEnum, statu
 import { serviceHealthIssueSchema } from '../graph/resources.js';
 import { METRICS } from '../model/metrics.js';
 import { listServiceAnnouncement } from './serviceAnnouncement.js';
+import { bodyHtml } from './body.js';
 import { intern } from './intern.js';
 import type { Collector } from './types.js';
 
@@ -21,6 +22,15 @@ export interface Issue {
   start: Date;
   end: Date | null;
   lastModified: Date;
+  impactDescription: string;
+  /** Microsoft's updates, oldest first: read by the legacy Messages[] and the Atom feed, not by metrics. */
+  posts: IssuePost[];
+}
+
+export interface IssuePost {
+  published: Date;
+  /** The post's description as HTML, unsanitized (src/collectors/body.ts). */
+  html: string;
 }
 
 export interface IssuesSnapshot {
@@ -58,6 +68,10 @@ export const issuesCollector: Collector<IssuesSnapshot, IssuesSettings> = {
       start: new Date(item.startDateTime),
       end: item.endDateTime ? new Date(item.endDateTime) : null,
       lastModified: new Date(item.lastModifiedDateTime),
+      impactDescription: intern(item.impactDescription ?? ''),
+      posts: (item.posts ?? [])
+        .map((post) => ({ published: new Date(post.createdDateTime), html: bodyHtml(post.description) }))
+        .sort((a, b) => a.published.getTime() - b.published.getTime()),
     }));
     const ids = new Set(issues.map((issue) => issue.id));
     if (previous !== undefined) {
@@ -68,8 +82,9 @@ export const issuesCollector: Collector<IssuesSnapshot, IssuesSettings> = {
         }
       }
     }
-    const horizon = context.now.getTime() - context.settings.retention;
-    return { issues: issues.filter((issue) => !issue.isResolved || (issue.end ?? issue.lastModified).getTime() >= horizon), ids };
+    // Every issue Graph returned, also those resolved before issueRetention: `write` leaves them out, and the history
+    // (src/history/) keeps them, so a lost store is rebuilt as far back as Graph remembers.
+    return { issues, ids };
   },
 
   write(snapshot, view, out, now, settings) {

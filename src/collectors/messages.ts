@@ -2,6 +2,7 @@ import { MESSAGE_CATEGORIES, MESSAGE_SEVERITIES, canonicalEnum } from '../graph/
 import { serviceUpdateMessageSchema } from '../graph/resources.js';
 import { METRICS } from '../model/metrics.js';
 import { listServiceAnnouncement } from './serviceAnnouncement.js';
+import { bodyHtml } from './body.js';
 import { intern } from './intern.js';
 import type { Collector } from './types.js';
 
@@ -12,7 +13,14 @@ export interface Message {
   severity: string;
   isMajorChange: boolean;
   actionRequiredBy: Date | null;
+  start: Date | null;
   end: Date | null;
+  lastModified: Date | null;
+  /** Service display names the post is about. */
+  services: string[];
+  tags: string[];
+  /** The body as HTML, unsanitized (src/collectors/body.ts): read by the legacy Messages and the Atom feed. */
+  html: string;
 }
 
 export interface MessagesSnapshot {
@@ -34,7 +42,12 @@ export const messagesCollector: Collector<MessagesSnapshot, unknown> = {
       severity: canonicalEnum(item.severity, MESSAGE_SEVERITIES),
       isMajorChange: item.isMajorChange === true,
       actionRequiredBy: item.actionRequiredByDateTime ? new Date(item.actionRequiredByDateTime) : null,
+      start: item.startDateTime ? new Date(item.startDateTime) : null,
       end: item.endDateTime ? new Date(item.endDateTime) : null,
+      lastModified: item.lastModifiedDateTime ? new Date(item.lastModifiedDateTime) : null,
+      services: (item.services ?? []).map(intern),
+      tags: (item.tags ?? []).map(intern),
+      html: bodyHtml(item.body),
     }));
     const now = context.now.getTime();
     return { messages: messages.filter((message) => message.end === null || message.end.getTime() > now) };

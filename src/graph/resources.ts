@@ -7,6 +7,8 @@ import { InvalidResponseError } from '../model/errors.js';
  */
 const dateTime = z.iso.datetime({ offset: true, local: false });
 const nullableDateTime = dateTime.nullish().transform((value) => value ?? null);
+/** itemBody (ref §2): `content` is HTML or text as `contentType` says. */
+const itemBody = z.object({ content: z.string().nullish(), contentType: z.string().nullish() }).nullish();
 
 export const serviceHealthSchema = z.object({
   id: z.string().min(1),
@@ -27,6 +29,9 @@ export const serviceHealthIssueSchema = z.object({
   startDateTime: dateTime,
   endDateTime: nullableDateTime,
   lastModifiedDateTime: dateTime,
+  impactDescription: z.string().nullish(),
+  // serviceHealthIssuePost: the updates Microsoft published, read for the legacy Messages[] and the Atom feed.
+  posts: z.array(z.object({ createdDateTime: dateTime, postType: z.string().nullish(), description: itemBody })).nullish(),
 });
 
 export const serviceUpdateMessageSchema = z.object({
@@ -39,6 +44,9 @@ export const serviceUpdateMessageSchema = z.object({
   startDateTime: nullableDateTime,
   endDateTime: nullableDateTime,
   lastModifiedDateTime: nullableDateTime,
+  body: itemBody,
+  services: z.array(z.string()).nullish(),
+  tags: z.array(z.string()).nullish(),
 });
 
 /** The `$select` list for a resource: exactly the properties its schema reads. */

@@ -52,6 +52,8 @@ export const METRICS = {
   serviceActivityBucketsRefused: counter('m365_service_activity_buckets_refused_total', `Buckets of a Monitoring API answer refused by reason (${BUCKET_REFUSALS.join(', ')}): they are not what was asked for, so they are neither counted nor shown.`, ['tenant', 'workload', 'reason']),
   serviceActivityBucketStart: cached('m365_service_activity_bucket_start_timestamp_seconds', 'Start of the latest final bucket of a Monitoring API function (Unix time).', ['tenant', 'workload', 'metric']),
   serviceActivityEnabled: cached('m365_service_activity_enabled', 'Whether the Monitoring API function is read (1) or disabled for the tenant (0) after Graph refused it (403), does not offer it (404, 501) or does not know it (400).', ['tenant', 'workload', 'metric']),
+  // History (src/history/): computed from the stored issues and observed statuses.
+  serviceAvailability: cached('m365_service_availability_ratio', 'Share of the window (7d, 30d, ending now) in which the service had no incident and no observed serviceDegradation or serviceInterruption status; advisories and false positives do not count.', ['tenant', 'service_id', 'window']),
   // The exporter itself.
   collectorSuccess: cached('m365_exporter_collector_success', 'Whether the last refresh of the collector succeeded (1) or failed (0); on failure the last good data stays exported.', ['tenant', 'collector']),
   collectorDuration: cached('m365_exporter_collector_duration_seconds', 'Duration of the last refresh of the collector.', ['tenant', 'collector']),
@@ -94,3 +96,13 @@ export const CONFIG_RELOAD_SUCCESS_TIMESTAMP: MetricDefinition = {
 /** Exporter-wide: present with samples only when `otlp:` is configured. */
 export const OTLP_EXPORTS: MetricDefinition = counter('m365_exporter_otlp_exports_total',
   'OTLP metric exports by result (success, failure); a failure is counted once per export, after the OTLP exporter\'s own retries.', ['result']);
+
+/** Exporter-wide: the embedded store (src/history/store.ts). */
+export const STORAGE_HEALTHY: MetricDefinition = {
+  name: 'm365_exporter_storage_healthy', help: 'Whether the last load or write of the history store succeeded (1) or failed (0); while 0 the exporter runs on from memory.', type: 'gauge', labels: [],
+};
+export const STORAGE_WRITE_ERRORS: MetricDefinition = counter('m365_exporter_storage_write_errors_total',
+  'Failed writes of the history store file (each write is the whole database, written to a temporary file and renamed).', []);
+export const STORAGE_SIZE: MetricDefinition = {
+  name: 'm365_exporter_storage_size_bytes', help: 'Size of the history store as last written.', type: 'gauge', labels: [],
+};

@@ -24,7 +24,7 @@ function capped<T extends Values>(labels: T): T {
  * same snapshots (and the same refresh times) the exposition rendered, and the exporter-wide families come from the
  * same prom-client registry. Nothing is parsed back from text.
  */
-export async function gather(tenants: Iterable<Tenant>, globalRegistry: Registry): Promise<PromFamily[]> {
+export async function gather(tenants: Iterable<Pick<Tenant, 'name' | 'groups'>>, globalRegistry: Registry): Promise<PromFamily[]> {
   const families = new Map<string, PromFamily>();
   for (const family of await globalRegistry.getMetricsAsJSON()) {
     families.set(family.name, { ...family, values: family.values.map((value) => ({ ...value, labels: capped({ ...value.labels }) })) });

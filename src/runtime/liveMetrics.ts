@@ -62,6 +62,11 @@ export class LiveMetrics {
     }
   }
 
+  /** Every counter series and its value, to be saved and added back after a restart with `count`. */
+  counters(): Array<{ metric: MetricDefinition; labels: Labels; value: number }> {
+    return [...this.#counters].flatMap(([metric, series]) => [...series.values()].map(({ labels, value }) => ({ metric, labels, value })));
+  }
+
   write(out: SampleWriter): void {
     for (const [metric, series] of this.#counters) for (const { labels, value } of series.values()) out.add(metric, labels, value);
     for (const [metric, series] of this.#histograms) {

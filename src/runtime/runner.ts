@@ -32,6 +32,8 @@ export interface RunnerContext {
  */
 export class Runner<Snapshot = unknown, Settings = unknown> {
   #snapshot?: Snapshot;
+  /** A snapshot kept from before a restart: the first fetch compares with it, nothing exports it. */
+  #seed?: Snapshot;
   /** The time of the refresh that produced the snapshot: writing it again later writes the same samples. */
   #fetchedAt = new Date(0);
   #attempted = false;
@@ -96,7 +98,7 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
           partialFailures++;
           recordFailure(error, `refresh of ${detail} failed; keeping its last good data`);
         },
-      }, this.#snapshot);
+      }, this.#snapshot ?? this.#seed);
       this.#snapshot = snapshot;
       this.#fetchedAt = now;
       this.#success = partialFailures === 0;
@@ -129,6 +131,24 @@ export class Runner<Snapshot = unknown, Settings = unknown> {
     if (this.#success !== undefined) out.add(METRICS.collectorSuccess, labels, this.#success ? 1 : 0);
     if (this.#durationSeconds !== undefined) out.add(METRICS.collectorDuration, labels, this.#durationSeconds);
     if (this.#lastSuccess) out.add(METRICS.collectorLastSuccess, labels, this.#lastSuccess.getTime() / 1_000);
+  }
+
+  /**
+   * Gives the first fetch a previous snapshot saved before a restart, so it counts what changed since then (issues
+   * new since, Monitoring API buckets settled since) instead of taking a new baseline. Never exported.
+   */
+  seed(snapshot: Snapshot): void {
+    if (this.#snapshot === undefined) this.#seed = snapshot;
+  }
+
+  /** The snapshot, or before the first success the one saved before a restart: for the view (health's services), never exported. */
+  get latest(): Snapshot | undefined {
+    return this.#snapshot ?? this.#seed;
+  }
+
+  /** The snapshot as exported: none before the first success, none while withheld (the legacy API and the feeds). */
+  get served(): Snapshot | undefined {
+    return this.#withheld ? undefined : this.#snapshot;
   }
 
   /** The snapshot, for the tenant's view (health's services). */

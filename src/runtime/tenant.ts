@@ -1,10 +1,13 @@
 import { COLLECTORS } from '../collectors/index.js';
-import type { IssuesSettings } from '../collectors/issues.js';
+import type { HealthSnapshot } from '../collectors/healthOverviews.js';
+import type { Issue, IssuesSettings, IssuesSnapshot } from '../collectors/issues.js';
+import type { Message, MessagesSnapshot } from '../collectors/messages.js';
 import type { ServiceActivitySettings } from '../collectors/serviceActivity.js';
-import type { SampleWriter, TenantView } from '../collectors/types.js';
+import type { Labels, SampleWriter, TenantView } from '../collectors/types.js';
 import type { Config, TenantConfig } from '../config/load.js';
 import type { CollectorName } from '../config/schema.js';
 import type { Logger } from '../logger.js';
+import type { MetricDefinition } from '../model/metrics.js';
 import { Connection } from './connection.js';
 import { LiveMetrics } from './liveMetrics.js';
 import { Runner } from './runner.js';
@@ -20,6 +23,19 @@ export interface SeriesGroup {
   readonly volatile: boolean;
   readonly version: number;
   write(out: SampleWriter): void;
+}
+
+/** A tenant's state that outlives the process when saved (src/history/). */
+export interface TenantState {
+  counters: Array<{ metric: MetricDefinition; labels: Labels; value: number }>;
+  snapshots: Partial<Record<CollectorName, unknown>>;
+}
+
+/** What a tenant's collectors hold, as exported (src/legacy/ and src/feeds/ read it); empty lists before the first refresh. */
+export interface TenantData {
+  services: HealthSnapshot['services'];
+  issues: readonly Issue[];
+  messages: readonly Message[];
 }
 
 /** Each collector gets its own settings, nothing else of the configuration. */
@@ -99,6 +115,32 @@ export class Tenant {
     }));
   }
 
+  /** What a restart would lose: the live counters and each collector's last snapshot (its read position). */
+  state(): TenantState {
+    return {
+      counters: this.#live.counters(),
+      snapshots: Object.fromEntries(this.runners.filter((runner) => runner.snapshot !== undefined).map((runner) => [runner.name, runner.snapshot])),
+    };
+  }
+
+  /** Continues from a saved state; only before the first refresh: counters are added, snapshots seed the first fetch. */
+  restore(state: TenantState): void {
+    for (const { metric, labels, value } of state.counters) this.#live.count(metric, labels, value);
+    for (const runner of this.runners) {
+      const snapshot = state.snapshots[runner.collector.name];
+      if (snapshot !== undefined) runner.seed(snapshot);
+    }
+  }
+
+  get data(): TenantData {
+    const served = <T>(name: string) => this.runners.find((runner) => runner.name === name)?.served as T | undefined;
+    return {
+      services: served<HealthSnapshot>('health')?.services ?? [],
+      issues: served<IssuesSnapshot>('issues')?.issues ?? [],
+      messages: served<MessagesSnapshot>('messages')?.messages ?? [],
+    };
+  }
+
   onChange(listener: (changed: SeriesGroup[]) => void): void {
     this.#listeners.push(listener);
   }
@@ -110,7 +152,8 @@ export class Tenant {
   }
 
   #view(): TenantView {
-    const health = this.runners.find((runner) => runner.name === 'health')?.snapshot as { services: TenantView['services'] } | undefined;
+    // Before health's first refresh after a restart, its saved services: issues new while down need their ids.
+    const health = this.runners.find((runner) => runner.name === 'health')?.latest as { services: TenantView['services'] } | undefined;
     const services = health?.services ?? [];
     const byName = new Map(services.map((s) => [s.name.toLowerCase(), s.id]));
     return {

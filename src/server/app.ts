@@ -2,7 +2,10 @@ import type { ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { CONTENT_TYPES, type ExpositionFormat } from '../exposition/render.js';
 import type { ExpositionStore } from '../exposition/store.js';
+import type { DailyHistory } from '../history/daily.js';
+import type { Tenant } from '../runtime/tenant.js';
 import type { WebSecurity } from './security.js';
+import { viewRoutes } from './views.js';
 
 /** What a configuration reload came to; the error names what is wrong, never a secret (a ConfigError's message). */
 export type ReloadOutcome = { ok: true } | { ok: false; error: string };
@@ -18,11 +21,16 @@ export interface AppOptions {
   security: WebSecurity;
   /** Reads the configuration again and applies it (POST /-/reload; SIGHUP does the same). */
   reload(): Promise<ReloadOutcome>;
+  /** GET /api/v1/history: per-day history of a running tenant (src/history/). */
+  history?: { readonly retentionDays: number; daily(tenant: string, days: number): DailyHistory | undefined };
+  /** The running tenants, for the legacy API and the feeds (src/server/views.ts). */
+  tenants(): readonly Tenant[];
 }
 
 /** Methods each path answers; any other method is a 405 with these in Allow. */
 const ALLOWED: Record<string, string> = {
   '/': 'GET, HEAD', '/metrics': 'GET, HEAD', '/probe': 'GET, HEAD', '/-/healthy': 'GET, HEAD', '/-/ready': 'GET, HEAD', '/-/reload': 'POST',
+  '/api/v1/history': 'GET, HEAD',
 };
 
 /**
@@ -31,7 +39,7 @@ const ALLOWED: Record<string, string> = {
  */
 const LANDING_PAGE_HEADERS = { 'Content-Security-Policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'", 'X-Frame-Options': 'DENY' };
 
-export function createApp({ exposition, tenantNames, isReady, version, security, reload }: AppOptions): express.Express {
+export function createApp({ exposition, tenantNames, isReady, version, security, reload, history, tenants }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // The exposition is already bytes: no ETag (express would hash every body), no query-string parsing beyond one key.
@@ -75,6 +83,26 @@ export function createApp({ exposition, tenantNames, isReady, version, security,
     await serve(req, res, exposition, name);
   });
 
+  // As /probe: a configured name only, and an unknown one is never listed back.
+  app.get('/api/v1/history', (req, res) => {
+    const { tenant, days = '7' } = req.query;
+    const limit = history?.retentionDays ?? 0;
+    if (typeof tenant !== 'string' || tenant === '') {
+      res.status(400).type('text').send('missing parameter "tenant": use /api/v1/history?tenant=NAME&days=N with a tenant name from the config\n');
+      return;
+    }
+    if (typeof days !== 'string' || !/^\d{1,4}$/.test(days) || Number(days) < 1 || Number(days) > limit) {
+      res.status(400).type('text').send(`parameter "days" must be a whole number from 1 to ${limit} (storage.retention)\n`);
+      return;
+    }
+    const body = history?.daily(tenant, Number(days));
+    if (!body) {
+      res.status(400).type('text').send(`unknown tenant ${JSON.stringify(tenant.slice(0, 100))}: not in the configuration\n`);
+      return;
+    }
+    res.json(body);
+  });
+
   app.get('/-/healthy', (_req, res) => {
     res.type('text').send('Healthy\n');
   });
@@ -89,6 +117,8 @@ export function createApp({ exposition, tenantNames, isReady, version, security,
     if (outcome.ok) res.type('text').send('Reloaded\n');
     else res.status(500).type('text').send(`failed to reload the configuration; the running one stays:\n${outcome.error}\n`);
   });
+
+  app.use(viewRoutes(tenants));
 
   for (const [path, allow] of Object.entries(ALLOWED)) {
     app.all(path, (req, res) => {
@@ -189,6 +219,8 @@ function landingPage(version: string, tenantNames: string[]): string {
 <ul>
 <li><a href="/metrics">/metrics</a>: all tenants</li>
 ${probes}
+<li>/api/v1/history?tenant=NAME&amp;days=N: daily history of a tenant (JSON)</li>
+<li><a href="/feeds/issues.atom">/feeds/issues.atom</a>, <a href="/feeds/messages.atom">/feeds/messages.atom</a>: Atom feeds</li>
 <li><a href="/-/healthy">/-/healthy</a></li>
 <li><a href="/-/ready">/-/ready</a></li>
 </ul>

@@ -128,7 +128,7 @@ describe('HTTP serving', () => {
     await store.settled();
     const app = createApp({
       exposition: store, tenantNames: () => ['contoso'], isReady: () => true, version: '0.0.0',
-      security: new WebSecurity({ logger: pino({ enabled: false }), onSecrets: () => undefined }), reload: async () => ({ ok: true }),
+      security: new WebSecurity({ logger: pino({ enabled: false }), onSecrets: () => undefined }), reload: async () => ({ ok: true }), tenants: () => [],
     });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));

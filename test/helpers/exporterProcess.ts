@@ -56,6 +56,8 @@ export async function startExporter(
     // OTEL_* variables must not configure the exporter under test.
     env: { ...Object.fromEntries(Object.entries(withoutProxy(process.env)).filter(([name]) => !name.startsWith('OTEL_'))), NODE_EXTRA_CA_CERTS: caPath, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // The default history store (data/ of the working directory) is then the test's own, removed with it.
+    cwd: dir,
   });
   const logs: string[] = [];
   let buffered = '';

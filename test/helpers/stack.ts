@@ -38,6 +38,11 @@ export interface Stack<WithOtlp extends boolean = false> {
   readonly otlp: Receiver<WithOtlp>;
   /** From the exporter's spawn until /-/ready answered 200. */
   readyMs: number;
+  /**
+   * Stops the exporter (SIGTERM, as a restart does) and starts it again against the same simulator, with `config` or
+   * the first one; waits for /-/ready. `exporter` is then the new process.
+   */
+  restartExporter(config?: Record<string, unknown>): Promise<ExporterProcess>;
   /** Stops the receiver (if still running) and starts a new one on the same port; `stop()` stops that one. */
   restartOtlp(): Promise<OtlpReceiver>;
   /** Stops everything that was started, in order; safe to call more than once. */
@@ -60,11 +65,21 @@ export async function startStack<WithOtlp extends boolean = false>(options: Stac
     const exporterStart = Date.now();
     const parts = { sim, otlp: started.otlp as Receiver<WithOtlp> };
     const env = typeof options.env === 'function' ? options.env(parts) : options.env;
-    const exporter = (started.exporter = await startExporter(options.config(parts), `${sim.caCertPem}\n${options.trust ?? ''}`, options.args, env, options.client));
-    await waitFor('the exporter to answer /-/ready with 200', async () => (await exporter.fetch('/-/ready')).ok, options.readyTimeoutMs ?? 30_000, 100);
+    const launch = async (config: Record<string, unknown>) => {
+      const exporter = (started.exporter = await startExporter(config, `${sim.caCertPem}\n${options.trust ?? ''}`, options.args, env, options.client));
+      await waitFor('the exporter to answer /-/ready with 200', async () => (await exporter.fetch('/-/ready')).ok, options.readyTimeoutMs ?? 30_000, 100);
+      return exporter;
+    };
+    await launch(options.config(parts));
     return {
       sim,
-      exporter,
+      get exporter() {
+        return started.exporter!;
+      },
+      async restartExporter(config) {
+        await started.exporter!.stop();
+        return launch(config ?? options.config(parts));
+      },
       get otlp() {
         return started.otlp as Receiver<WithOtlp>;
       },

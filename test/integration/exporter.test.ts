@@ -96,9 +96,13 @@ describe('exporter against the simulated tenant', () => {
     const observedBefore = value(await samples(), 'm365_service_issues_observed_total', contoso({ service_id: 'Exchange', classification: 'incident' }))!;
     const id = tenant.openIssue({ serviceId: 'Exchange', classification: 'incident', status: 'serviceDegradation', title: 'Users cannot send mail', featureGroup: 'E-Mail and calendar access', feature: 'Sending mail' });
 
-    const open = await waitFor('the incident to be exported', async () => {
+    // Health, issues and the counters refresh and render independently: wait until all of them show the incident.
+    const open = await waitFor('the incident to be exported by health, issues and the counters', async () => {
       const all = await samples();
-      return value(all, 'm365_service_issues_open', contoso({ service_id: 'Exchange', classification: 'incident' })) === 1 && all;
+      return value(all, 'm365_service_issues_open', contoso({ service_id: 'Exchange', classification: 'incident' })) === 1
+        && value(all, 'm365_service_operational', contoso({ service_id: 'Exchange' })) === 0
+        && value(all, 'm365_service_issues_observed_total', contoso({ service_id: 'Exchange', classification: 'incident' })) === observedBefore + 1
+        && all;
     });
     expect(value(open, 'm365_service_status', contoso({ service_id: 'Exchange', status: 'serviceDegradation' }))).toBe(1);
     expect(value(open, 'm365_service_status', contoso({ service_id: 'Exchange', status: 'serviceOperational' }))).toBe(0);
@@ -115,9 +119,11 @@ describe('exporter against the simulated tenant', () => {
     await waitFor('the interruption', async () => value(await samples(), 'm365_service_issue_info', contoso({ issue_id: id, status: 'serviceInterruption' })) === 1);
 
     tenant.resolveIssue(id);
-    const resolved = await waitFor('the incident to resolve', async () => {
+    const resolved = await waitFor('the incident to resolve in health and issues', async () => {
       const all = await samples();
-      return value(all, 'm365_service_issues_open', contoso({ service_id: 'Exchange', classification: 'incident' })) === 0 && all;
+      return value(all, 'm365_service_issues_open', contoso({ service_id: 'Exchange', classification: 'incident' })) === 0
+        && value(all, 'm365_service_operational', contoso({ service_id: 'Exchange' })) === 1
+        && all;
     });
     expect(value(resolved, 'm365_service_operational', contoso({ service_id: 'Exchange' }))).toBe(1);
     expect(select(resolved, 'm365_service_issue_info', contoso({ issue_id: id }))[0]?.labels.resolved).toBe('true');
@@ -194,9 +200,11 @@ describe('exporter against the simulated tenant', () => {
     const issueSeries = select(before, 'm365_service_issue_info', contoso()).length;
     const errorsBefore = value(before, 'm365_exporter_collector_errors_total', contoso({ collector: 'issues', reason: 'invalid_response' })) ?? 0;
     sim.tenant(CONTOSO.tenantId).setFault({ kind: 'malformedJson', endpoint: 'issues' });
-    const during = await waitFor('the failure to show', async () => {
+    const during = await waitFor('the failure to show in the outcome and the error counter', async () => {
       const s = await samples();
-      return value(s, 'm365_exporter_collector_success', contoso({ collector: 'issues' })) === 0 && s;
+      return value(s, 'm365_exporter_collector_success', contoso({ collector: 'issues' })) === 0
+        && (value(s, 'm365_exporter_collector_errors_total', contoso({ collector: 'issues', reason: 'invalid_response' })) ?? 0) > errorsBefore
+        && s;
     });
     expect(value(during, 'm365_exporter_collector_errors_total', contoso({ collector: 'issues', reason: 'invalid_response' }))).toBeGreaterThan(errorsBefore);
     expect(select(during, 'm365_service_issue_info', contoso())).toHaveLength(issueSeries);

@@ -205,6 +205,7 @@ describe('reload without a config file', () => {
         M365_CLIENT_ID: NORTHWIND.clientId, M365_CLIENT_SECRET_FILE: secretFile, M365_AUTHORITY_HOST: stack.sim.url, M365_GRAPH_ENDPOINT: stack.sim.url,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: dir, // its history store (data/) stays in the test's directory
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

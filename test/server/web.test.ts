@@ -61,7 +61,7 @@ async function start(webConfig: Record<string, unknown> | undefined, { maxConnec
   const lines: string[] = [];
   const logging = new Logging({ level: 'debug', format: 'json', sink: { write: (line: string) => lines.push(line) } });
   const security = new WebSecurity({ path, logger: logging.logger, onSecrets: (values) => logging.addSecrets(values) });
-  const app = createApp({ exposition: new ExpositionStore(new Registry()), tenantNames: () => ['contoso'], isReady: () => true, version: '0.0.0', security, reload });
+  const app = createApp({ exposition: new ExpositionStore(new Registry()), tenantNames: () => ['contoso'], isReady: () => true, version: '0.0.0', security, reload, tenants: () => [] });
   const { server: http, url } = await listen({ handler: app, security, listen: '127.0.0.1:0', maxConnections, logger: logging.logger });
   running.push(() => closeServer(http));
   return { url, path: path!, lines, http };

@@ -66,6 +66,16 @@ describe('scripted faults', () => {
     expect((await graph(sim, tok, 'issues')).status).toBe(200);
   });
 
+  it('throttle and serverError without a count last until cleared (a storm, an outage)', async () => {
+    tenant().setFault({ kind: 'throttle', retryAfterSeconds: 1 });
+    for (let i = 0; i < 5; i++) expect((await graph(sim, tok, 'issues')).status).toBe(429);
+    tenant().setFault({ kind: 'serverError', status: 503 });
+    tenant().setFault({ kind: 'throttle', count: 0 });
+    for (let i = 0; i < 5; i++) expect((await graph(sim, tok, 'healthOverviews')).status).toBe(503);
+    tenant().clearFaults();
+    expect((await graph(sim, tok, 'healthOverviews')).status).toBe(200);
+  });
+
   it('faults limited to one endpoint leave the others alone', async () => {
     tenant().setFault({ kind: 'throttle', count: 1, endpoint: 'messages' });
     expect((await graph(sim, tok, 'issues')).status).toBe(200);

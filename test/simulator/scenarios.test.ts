@@ -30,7 +30,7 @@ describe('scenarios', () => {
 
   it('loops until aborted', async () => {
     const abort = new AbortController();
-    const run = runScenario(sim, TENANT.tenantId, 'credential-expiry', { stepMs: 5, loop: true, signal: abort.signal });
+    const run = runScenario(sim, TENANT.tenantId, 'expired-secret', { stepMs: 5, loop: true, signal: abort.signal });
     await new Promise((r) => setTimeout(r, 60));
     abort.abort();
     await expect(run).resolves.toBeUndefined();

@@ -412,6 +412,25 @@ describe('serviceActivity: tenant state', () => {
     expect(() => tenant().setServiceActivityAnomaly('nope' as ServiceActivityAnomalyKind)).toThrow(/unknown serviceActivity anomaly/);
   });
 
+  it('a backdated anomaly (since) changes buckets that had already settled, and cannot reach into an earlier one', async () => {
+    // OTHER: the tests above leave anomaly periods of TENANT later in the day than these buckets.
+    const other = env.sim.tenant(OTHER.tenantId);
+    const otherTok = await token(env.sim, OTHER);
+    const from = Date.parse('2025-06-11T12:00:00Z'); // settled: two hours before the clock, the default settle is 20 minutes
+    const read = () => env.read('getMetricsForMfaSignInSuccess', from, from + 3_600_000, 10, otherTok);
+    const before = await read();
+    other.setServiceActivityAnomaly('mfaSuccessDrop', { since: new Date(from + 1_800_000) });
+    const after = await read();
+    expect(after.slice(0, 3)).toEqual(before.slice(0, 3));
+    for (let i = 3; i < 6; i++) {
+      expect(after[i]!.value! / before[i]!.value!).toBeGreaterThan(0.15);
+      expect(after[i]!.value! / before[i]!.value!).toBeLessThan(0.25);
+    }
+    expect(() => other.setServiceActivityAnomaly('teamsAudioQualityDrop', { since: new Date(from) })).toThrow(/earlier than the previous one/);
+    expect(other.serviceActivityAnomaly).toBe('mfaSuccessDrop');
+    other.setServiceActivityAnomaly(null);
+  });
+
   it('faults can target serviceActivity alone', async () => {
     const fn = 'getMetricsForMfaSignInSuccess';
     tenant().setFault({ kind: 'throttle', count: 1, retryAfterSeconds: 3, endpoint: 'serviceActivity' });

@@ -93,6 +93,19 @@ const definition: DashboardDefinition = {
           .height(8)
           .span(24),
       )
+      .withPanel(
+        new table.PanelBuilder()
+          .title('Availability')
+          .description('Share of the last 7 and 30 days without an incident or an observed degradation or interruption (advisories and false positives excluded), least available first. From the exporter\'s history store; see README "Availability".')
+          .withTarget(query(`m365_service_availability_ratio{${TENANT}, window="7d"}`, { table: true, refId: 'week' }))
+          .withTarget(query(`m365_service_availability_ratio{${TENANT}, window="30d"}`, { table: true, refId: 'month' }))
+          .transformations(mergeAndOrganize({ tenant: 'Tenant', service_id: 'Service', 'Value #week': '7 days', 'Value #month': '30 days' }, ['Time', 'job', 'instance', 'window']))
+          .sortBy([sortBy('30 days', false)])
+          .overrideByName('7 days', [{ id: 'unit', value: 'percentunit' }, { id: 'decimals', value: 3 }])
+          .overrideByName('30 days', [{ id: 'unit', value: 'percentunit' }, { id: 'decimals', value: 3 }])
+          .height(8)
+          .span(24),
+      )
       .withRow(new dashboard.RowBuilder('Message center'))
       .withPanel(
         new table.PanelBuilder()

@@ -1,0 +1,227 @@
+import { resolve } from 'node:path';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { HealthSnapshot } from '../collectors/healthOverviews.js';
+import type { IssuesSnapshot } from '../collectors/issues.js';
+import type { FunctionState, ServiceActivitySnapshot } from '../collectors/serviceActivity.js';
+import type { SampleWriter } from '../collectors/types.js';
+import type { Config } from '../config/load.js';
+import type { Logger } from '../logger.js';
+import { METRICS, STORAGE_HEALTHY, STORAGE_SIZE, STORAGE_WRITE_ERRORS, type MetricDefinition } from '../model/metrics.js';
+import type { SeriesGroup, Tenant, TenantState } from '../runtime/tenant.js';
+import { AVAILABILITY_WINDOWS, availability, dailyHistory, type DailyHistory } from './daily.js';
+import { HistoryStore, type StoredTenantState } from './store.js';
+
+const DAY_MS = 86_400_000;
+const COUNTERS_BY_NAME = new Map((Object.values(METRICS) as MetricDefinition[]).filter((m) => m.type === 'counter').map((m) => [m.name, m]));
+
+/** What the exposition and OTLP read of a tenant: its own groups plus availability, announced with them. */
+export interface ExposedTenant {
+  readonly name: string;
+  readonly groups: SeriesGroup[];
+  onChange(listener: (changed: SeriesGroup[]) => void): void;
+}
+
+interface Attached {
+  tenant: Tenant;
+  exposed: ExposedTenant;
+  availability: Map<string, Record<string, number>>;
+  version: number;
+}
+
+/**
+ * Keeps tenants' history in the store (./store.ts) and their state across restarts. Runtime knows nothing of it: it
+ * listens to each tenant's refreshes (`Tenant.onChange`, as the exposition does), records status transitions and
+ * issues as they are seen, saves counters and read positions at each flush, and restores them when a tenant starts.
+ */
+export class History {
+  readonly #store: HistoryStore;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #flushIntervalMs: number;
+  readonly retentionDays: number;
+  readonly #attached = new Map<string, Attached>();
+  /** Tenants whose counters or positions changed since the last flush. */
+  readonly #dirty = new Set<Tenant>();
+  #timer?: NodeJS.Timeout;
+  #lastFlush = 0;
+
+  constructor(store: HistoryStore, options: { logger: Logger; flushIntervalMs: number; retentionMs: number; now?: () => number }) {
+    this.#store = store;
+    this.#logger = options.logger;
+    this.#flushIntervalMs = options.flushIntervalMs;
+    this.retentionDays = Math.floor(options.retentionMs / DAY_MS);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Opens the configured store (in memory when disabled) and reports its health on `registry`. Never throws for the file. */
+  static async open(storage: Config['storage'], logger: Logger, registry: Registry): Promise<History> {
+    const healthy = new Gauge({ name: STORAGE_HEALTHY.name, help: STORAGE_HEALTHY.help, registers: [registry] });
+    const writeErrors = new Counter({ name: STORAGE_WRITE_ERRORS.name, help: STORAGE_WRITE_ERRORS.help, registers: [registry] });
+    const size = new Gauge({ name: STORAGE_SIZE.name, help: STORAGE_SIZE.help, registers: [registry] });
+    writeErrors.inc(0);
+    healthy.set(1);
+    const path = storage.enabled ? resolve(storage.path) : undefined;
+    const store = await HistoryStore.open({
+      path, retentionMs: storage.retention, logger,
+      onHealth: (ok, { writeFailed, bytes }) => {
+        healthy.set(ok ? 1 : 0);
+        if (writeFailed) writeErrors.inc();
+        if (bytes !== undefined) size.set(bytes);
+      },
+    });
+    logger.info({ path: path ?? '(memory only: storage.enabled is false)', retention: `${Math.floor(storage.retention / DAY_MS)}d` }, 'history store opened');
+    return new History(store, { logger, flushIntervalMs: storage.flushInterval, retentionMs: storage.retention });
+  }
+
+  /**
+   * Restores the tenant's saved counters and read positions (call before its first refresh) and follows its
+   * refreshes from then on. Returns what the exposition and OTLP should read: the tenant's groups and availability.
+   */
+  attach(tenant: Tenant): ExposedTenant {
+    tenant.restore(decodeState(this.#store.loadState(tenant.name)));
+    const entry: Attached = { tenant, availability: new Map(), version: 0, exposed: undefined as unknown as ExposedTenant };
+    const group: SeriesGroup = {
+      name: 'availability', volatile: false,
+      get version() {
+        return entry.version;
+      },
+      write: (out) => writeAvailability(entry.availability, out),
+    };
+    tenant.onChange((changed) => this.#changed(entry, changed));
+    let announced = 0;
+    entry.exposed = {
+      name: tenant.name,
+      groups: [...tenant.groups, group],
+      onChange: (listener) => tenant.onChange((changed) => {
+        const own = announced !== entry.version ? [group] : [];
+        announced = entry.version;
+        listener([...changed, ...own]);
+      }),
+    };
+    this.#attached.set(tenant.name, entry);
+    return entry.exposed;
+  }
+
+  /** Saves a stopped tenant's final state (a reload restarting it restores it at once). */
+  detach(tenant: Tenant): void {
+    if (this.#attached.get(tenant.name)?.tenant !== tenant) return;
+    this.#store.saveState(tenant.name, encodeState(tenant.state()));
+    this.#dirty.delete(tenant);
+    this.#attached.delete(tenant.name);
+    this.#schedule();
+  }
+
+  exposed(tenant: Tenant): ExposedTenant {
+    return this.#attached.get(tenant.name)?.tenant === tenant ? this.#attached.get(tenant.name)!.exposed : tenant;
+  }
+
+  /** GET /api/v1/history: undefined for a tenant not running. */
+  daily(tenantName: string, days: number): DailyHistory | undefined {
+    const entry = this.#attached.get(tenantName);
+    if (!entry) return undefined;
+    const now = this.#now();
+    const since = (Math.floor(now / DAY_MS) - days + 1) * DAY_MS;
+    return dailyHistory({
+      tenant: tenantName, days, now, services: healthOf(entry.tenant)?.services ?? [],
+      issues: this.#store.issues(tenantName, since), transitions: this.#store.serviceTransitions(tenantName, since),
+    });
+  }
+
+  /** Saves every running tenant's state and writes the file; the store stays usable. */
+  async flush(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const tenant of this.#dirty) this.#store.saveState(tenant.name, encodeState(tenant.state()));
+    this.#dirty.clear();
+    this.#lastFlush = this.#now();
+    await this.#store.flush();
+  }
+
+  /** At shutdown, after the tenants stopped: the last state written. */
+  async close(): Promise<void> {
+    for (const { tenant } of this.#attached.values()) this.#dirty.add(tenant);
+    await this.flush();
+    this.#store.close();
+  }
+
+  #changed(entry: Attached, changed: SeriesGroup[]): void {
+    const { tenant } = entry;
+    const names = new Set(changed.map((group) => group.name));
+    const now = this.#now();
+    try {
+      const health = healthOf(tenant);
+      if (names.has('health') && health) this.#store.recordServiceStatuses(tenant.name, health.services, now);
+      const issues = tenant.runners.find((runner) => runner.name === 'issues')?.snapshot as IssuesSnapshot | undefined;
+      if (names.has('issues') && issues) {
+        const idOf = new Map(health?.services.map((s) => [s.name.toLowerCase(), s.id]));
+        this.#store.recordIssues(tenant.name, issues.issues.map((issue) => ({
+          id: issue.id, serviceId: idOf.get(issue.serviceName.toLowerCase()) ?? issue.serviceName, serviceName: issue.serviceName,
+          classification: issue.classification, status: issue.status, origin: issue.origin, featureGroup: issue.featureGroup, feature: issue.feature,
+          title: issue.title, isResolved: issue.isResolved, start: issue.start.getTime(), end: issue.end?.getTime() ?? null, lastModified: issue.lastModified.getTime(),
+        })), now);
+      }
+      if ((names.has('health') || names.has('issues')) && health) {
+        const since = now - AVAILABILITY_WINDOWS.at(-1)!.ms;
+        const stored = this.#store.issues(tenant.name, since);
+        const transitions = this.#store.serviceTransitions(tenant.name, since);
+        entry.availability = new Map(health.services.map((service) => [service.id,
+          Object.fromEntries(AVAILABILITY_WINDOWS.map((w) => [w.label, availability(service.id, stored, transitions, now, w.ms)]))]));
+        entry.version++;
+      }
+    } catch (error) {
+      // A bug here must not stop the tenant's refreshes or the exposition: say so and go on.
+      this.#logger.error({ tenant: tenant.name, err: (error as Error).message, stack: (error as Error).stack }, 'recording history failed');
+    }
+    this.#dirty.add(tenant);
+    this.#schedule();
+  }
+
+  /** A flush at most every flushInterval, never one per refresh. */
+  #schedule(): void {
+    if (this.#timer) return;
+    const delay = Math.max(0, this.#lastFlush + this.#flushIntervalMs - this.#now());
+    this.#timer = setTimeout(() => void this.flush(), delay).unref();
+  }
+}
+
+function healthOf(tenant: Tenant): HealthSnapshot | undefined {
+  return tenant.runners.find((runner) => runner.name === 'health')?.snapshot as HealthSnapshot | undefined;
+}
+
+function writeAvailability(byService: Map<string, Record<string, number>>, out: SampleWriter): void {
+  for (const [serviceId, windows] of byService) {
+    for (const [window, ratio] of Object.entries(windows)) out.add(METRICS.serviceAvailability, { service_id: serviceId, window }, ratio);
+  }
+}
+
+/**
+ * Snapshots as JSON: what each collector's next fetch compares with. Health: the statuses (a change while down
+ * counts once). Issues: the ids (an issue new while down counts once, a known one not again). serviceActivity: the
+ * read position of each function (buckets settled while down are counted once, within the 30 days the API keeps).
+ */
+function encodeState(state: TenantState): StoredTenantState {
+  const positions: Record<string, unknown> = {};
+  const { health, issues, serviceActivity } = state.snapshots as { health?: HealthSnapshot; issues?: IssuesSnapshot; serviceActivity?: ServiceActivitySnapshot };
+  if (health) positions.health = { services: health.services };
+  if (issues) positions.issues = { ids: [...issues.ids] };
+  if (serviceActivity) positions.serviceActivity = { functions: [...serviceActivity.functions] };
+  return { counters: state.counters.map(({ metric, labels, value }) => ({ metric: metric.name, labels, value })), positions };
+}
+
+function decodeState(stored: StoredTenantState): TenantState {
+  const { health, issues, serviceActivity } = stored.positions as {
+    health?: HealthSnapshot; issues?: { ids: string[] }; serviceActivity?: { functions: Array<[string, FunctionState]> };
+  };
+  const snapshots: TenantState['snapshots'] = {};
+  if (health) snapshots.health = health;
+  if (issues) snapshots.issues = { issues: [], ids: new Set(issues.ids) } satisfies IssuesSnapshot;
+  if (serviceActivity) snapshots.serviceActivity = { functions: new Map(serviceActivity.functions) } satisfies ServiceActivitySnapshot;
+  return {
+    // A counter this release no longer defines is dropped.
+    counters: stored.counters.flatMap(({ metric, labels, value }) => {
+      const definition = COUNTERS_BY_NAME.get(metric);
+      return definition ? [{ metric: definition, labels, value }] : [];
+    }),
+    snapshots,
+  };
+}

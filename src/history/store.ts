@@ -1,0 +1,347 @@
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import initSqlJs, { type Database, type SqlValue } from 'sql.js';
+import type { Labels } from '../collectors/types.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * The embedded store: SQLite compiled to WebAssembly (sql.js), so no native addon has to be built per Node.js version
+ * (.ci/run refuses those). The database lives in memory and is written whole to the file, through a temporary file
+ * and a rename, so a crash mid-write leaves the previous file intact (rename(2) replaces atomically on one file
+ * system). It holds what Graph cannot give back: issues seen and their status transitions, service status
+ * transitions, the live counters and the collectors' read positions.
+ */
+
+/** An issue as observed, with every status, classification or resolution change the exporter saw. */
+export interface StoredIssue {
+  id: string;
+  serviceId: string;
+  serviceName: string;
+  classification: string;
+  status: string;
+  origin: string;
+  featureGroup: string;
+  feature: string;
+  title: string;
+  isResolved: boolean;
+  /** Milliseconds since the epoch, as Graph gave them. */
+  start: number;
+  end: number | null;
+  lastModified: number;
+  /** When the exporter first saw the issue. */
+  firstSeen: number;
+  /** Oldest first; the first one is the state the issue had when first seen. */
+  transitions: IssueTransition[];
+}
+
+export interface IssueTransition {
+  at: number;
+  status: string;
+  classification: string;
+  isResolved: boolean;
+}
+
+export type IssueObservation = Omit<StoredIssue, 'firstSeen' | 'transitions'>;
+
+/** A service status as first observed, or a change of it. */
+export interface ServiceTransition {
+  serviceId: string;
+  at: number;
+  status: string;
+}
+
+/** One saved counter series; `metric` is the family name. */
+export interface StoredCounter {
+  metric: string;
+  labels: Labels;
+  value: number;
+}
+
+/** What a tenant needs to continue after a restart: counters, and each collector's read position (JSON). */
+export interface StoredTenantState {
+  counters: StoredCounter[];
+  positions: Record<string, unknown>;
+}
+
+/**
+ * Schema migrations in order: migration i brings the schema from version i to i + 1. A release only appends; a store
+ * written by a newer release (a higher version than this list knows) is not touched (see `open`).
+ */
+const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
+  (db) => db.exec(`
+    CREATE TABLE issues (
+      tenant TEXT NOT NULL, id TEXT NOT NULL, service_id TEXT NOT NULL, service_name TEXT NOT NULL,
+      classification TEXT NOT NULL, status TEXT NOT NULL, origin TEXT NOT NULL, feature_group TEXT NOT NULL,
+      feature TEXT NOT NULL, title TEXT NOT NULL, is_resolved INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER,
+      last_modified INTEGER NOT NULL, first_seen INTEGER NOT NULL,
+      PRIMARY KEY (tenant, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE issue_transitions (
+      tenant TEXT NOT NULL, issue_id TEXT NOT NULL, at INTEGER NOT NULL, status TEXT NOT NULL,
+      classification TEXT NOT NULL, is_resolved INTEGER NOT NULL
+    );
+    CREATE INDEX issue_transitions_by_issue ON issue_transitions (tenant, issue_id, at);
+    CREATE TABLE service_transitions (tenant TEXT NOT NULL, service_id TEXT NOT NULL, at INTEGER NOT NULL, status TEXT NOT NULL);
+    CREATE INDEX service_transitions_by_service ON service_transitions (tenant, service_id, at);
+    -- One JSON array per tenant: hundreds of series, always read and written together.
+    CREATE TABLE counters (tenant TEXT NOT NULL PRIMARY KEY, series TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE positions (tenant TEXT NOT NULL, collector TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (tenant, collector)) WITHOUT ROWID;
+  `),
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export interface StoreOptions {
+  /** The file; undefined keeps the store in memory only (`storage.enabled: false`). */
+  path?: string;
+  /** Issues and transitions older than this are pruned. */
+  retentionMs: number;
+  logger: Logger;
+  /** Milliseconds since the epoch. @default Date.now */
+  now?: () => number;
+  /** Told after every load or write: whether it worked, and the bytes written. */
+  onHealth?: (healthy: boolean, event: { writeFailed?: boolean; bytes?: number }) => void;
+}
+
+type SqlJs = Awaited<ReturnType<typeof initSqlJs>>;
+let sqlJs: Promise<SqlJs> | undefined;
+
+export class HistoryStore {
+  #db: Database;
+  #dirty = false;
+  #writing: Promise<void> = Promise.resolve();
+  readonly #options: StoreOptions;
+  readonly #now: () => number;
+  /** Per tenant: the last status of each service and the last state of each issue, to write only changes. */
+  readonly #lastService = new Map<string, Map<string, string>>();
+  readonly #lastIssue = new Map<string, Map<string, string>>();
+
+  private constructor(db: Database, options: StoreOptions) {
+    this.#db = db;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#loadLastStates();
+  }
+
+  /**
+   * Opens the file, or starts empty when there is none. Never throws for the file: a store that cannot be read or is
+   * not a database is moved aside to `<path>.corrupt` (for a post-mortem), reported, and replaced by an empty one,
+   * which Graph refills as far as it remembers.
+   */
+  static async open(options: StoreOptions): Promise<HistoryStore> {
+    const SQL = await (sqlJs ??= initSqlJs());
+    let db: Database | undefined;
+    if (options.path !== undefined) {
+      try {
+        const bytes = readFileSync(options.path);
+        db = new SQL.Database(bytes);
+        migrate(db);
+        options.onHealth?.(true, { bytes: bytes.length });
+      } catch (error) {
+        db?.close();
+        db = undefined;
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+          options.onHealth?.(true, {});
+        } else {
+          const aside = `${options.path}.corrupt`;
+          const moved = await rename(options.path, aside).then(() => true, () => false);
+          options.logger.error({ path: options.path, err: (error as Error).message, movedTo: moved ? aside : undefined },
+            'history store unreadable; starting an empty one (issues come back from Graph as far as it remembers; counters restart)');
+          options.onHealth?.(false, {});
+        }
+      }
+    }
+    db ??= new SQL.Database();
+    migrate(db);
+    return new HistoryStore(db, options);
+  }
+
+  get path(): string | undefined {
+    return this.#options.path;
+  }
+
+  /** Records the services' statuses: a transition for each one seen for the first time or changed. */
+  recordServiceStatuses(tenant: string, services: ReadonlyArray<{ id: string; status: string }>, at = this.#now()): void {
+    const last = mapOf(this.#lastService, tenant);
+    for (const { id, status } of services) {
+      if (last.get(id) === status) continue;
+      last.set(id, status);
+      this.#db.run('INSERT INTO service_transitions VALUES (?, ?, ?, ?)', [tenant, id, at, status]);
+      this.#dirty = true;
+    }
+  }
+
+  /** Records issues as Graph returned them: new ones, and a transition when status, classification or resolution changed. */
+  recordIssues(tenant: string, issues: readonly IssueObservation[], at = this.#now()): void {
+    const last = mapOf(this.#lastIssue, tenant);
+    for (const issue of issues) {
+      const key = issueKey(issue);
+      const previous = last.get(issue.id);
+      if (previous === key) continue;
+      last.set(issue.id, key);
+      this.#db.run(`INSERT INTO issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (tenant, id) DO UPDATE SET service_id = excluded.service_id, service_name = excluded.service_name,
+          classification = excluded.classification, status = excluded.status, origin = excluded.origin,
+          feature_group = excluded.feature_group, feature = excluded.feature, title = excluded.title,
+          is_resolved = excluded.is_resolved, start = excluded.start, "end" = excluded."end", last_modified = excluded.last_modified`, [
+        tenant, issue.id, issue.serviceId, issue.serviceName, issue.classification, issue.status, issue.origin, issue.featureGroup,
+        issue.feature, issue.title, issue.isResolved ? 1 : 0, issue.start, issue.end, issue.lastModified, at,
+      ]);
+      if (previous === undefined || previous.split('\u0000').slice(0, 3).join('\u0000') !== key.split('\u0000').slice(0, 3).join('\u0000')) {
+        this.#db.run('INSERT INTO issue_transitions VALUES (?, ?, ?, ?, ?, ?)', [tenant, issue.id, at, issue.status, issue.classification, issue.isResolved ? 1 : 0]);
+      }
+      this.#dirty = true;
+    }
+  }
+
+  /** Replaces the tenant's saved counters and read positions. */
+  saveState(tenant: string, state: StoredTenantState): void {
+    this.#db.run('INSERT OR REPLACE INTO counters VALUES (?, ?)', [tenant, JSON.stringify(state.counters)]);
+    this.#db.run('DELETE FROM positions WHERE tenant = ?', [tenant]);
+    for (const [collector, position] of Object.entries(state.positions)) {
+      this.#db.run('INSERT INTO positions VALUES (?, ?, ?)', [tenant, collector, JSON.stringify(position)]);
+    }
+    this.#dirty = true;
+  }
+
+  loadState(tenant: string): StoredTenantState {
+    return {
+      counters: this.#rows('SELECT series FROM counters WHERE tenant = ?', [tenant]).flatMap(([series]) => JSON.parse(String(series)) as StoredCounter[]),
+      positions: Object.fromEntries(this.#rows('SELECT collector, state FROM positions WHERE tenant = ?', [tenant])
+        .map(([collector, state]) => [String(collector), JSON.parse(String(state)) as unknown])),
+    };
+  }
+
+  /** The tenant's issues that touched [since, now], with their transitions: for history, feeds and legacy shapes. */
+  issues(tenant: string, since = 0): StoredIssue[] {
+    const byId = new Map<string, StoredIssue>();
+    for (const row of this.#rows(`SELECT id, service_id, service_name, classification, status, origin, feature_group, feature, title,
+        is_resolved, start, "end", last_modified, first_seen FROM issues WHERE tenant = ? AND ("end" IS NULL OR "end" >= ?) ORDER BY start, id`, [tenant, since])) {
+      const [id, serviceId, serviceName, classification, status, origin, featureGroup, feature, title, isResolved, start, end, lastModified, firstSeen] = row;
+      byId.set(String(id), {
+        id: String(id), serviceId: String(serviceId), serviceName: String(serviceName), classification: String(classification),
+        status: String(status), origin: String(origin), featureGroup: String(featureGroup), feature: String(feature), title: String(title),
+        isResolved: isResolved === 1, start: Number(start), end: end === null ? null : Number(end), lastModified: Number(lastModified),
+        firstSeen: Number(firstSeen), transitions: [],
+      });
+    }
+    for (const [issueId, at, status, classification, isResolved] of this.#rows(
+      'SELECT issue_id, at, status, classification, is_resolved FROM issue_transitions WHERE tenant = ? ORDER BY at', [tenant])) {
+      byId.get(String(issueId))?.transitions.push({ at: Number(at), status: String(status), classification: String(classification), isResolved: isResolved === 1 });
+    }
+    return [...byId.values()];
+  }
+
+  /**
+   * The tenant's service status transitions from `since` on, oldest first, plus for each service the last one before
+   * `since` (the status in force when the period began).
+   */
+  serviceTransitions(tenant: string, since = 0): ServiceTransition[] {
+    return this.#rows(`SELECT service_id, at, status FROM service_transitions t WHERE tenant = ?1 AND (at >= ?2 OR at = (
+        SELECT MAX(at) FROM service_transitions p WHERE p.tenant = t.tenant AND p.service_id = t.service_id AND p.at < ?2)) ORDER BY at`, [tenant, since])
+      .map(([serviceId, at, status]) => ({ serviceId: String(serviceId), at: Number(at), status: String(status) }));
+  }
+
+  /**
+   * Drops issues ended before the retention and transitions older than it, keeping each service's last transition
+   * (the status still in force). Counters and positions are current state, never pruned.
+   */
+  prune(now = this.#now()): void {
+    const cutoff = now - this.#options.retentionMs;
+    this.#db.run('DELETE FROM issues WHERE "end" IS NOT NULL AND "end" < ?', [cutoff]);
+    this.#db.run('DELETE FROM issue_transitions WHERE NOT EXISTS (SELECT 1 FROM issues i WHERE i.tenant = issue_transitions.tenant AND i.id = issue_transitions.issue_id)');
+    this.#db.run(`DELETE FROM service_transitions WHERE at < ?1 AND at < (
+      SELECT MAX(at) FROM service_transitions l WHERE l.tenant = service_transitions.tenant AND l.service_id = service_transitions.service_id)`, [cutoff]);
+    for (const last of this.#lastIssue.values()) last.clear();
+    this.#loadLastStates();
+    this.#dirty = true;
+  }
+
+  /**
+   * Writes the database to the file if anything changed: pruned, exported, written to a temporary file beside it and
+   * renamed over it. One write at a time. A failure is reported, never thrown: the exporter runs on from memory and
+   * the next flush tries again.
+   */
+  flush(): Promise<void> {
+    this.#writing = this.#writing.then(() => this.#write());
+    return this.#writing;
+  }
+
+  /** The size the database would have on disk now (for the size test). */
+  byteSize(): number {
+    return this.#db.export().length;
+  }
+
+  async #write(): Promise<void> {
+    const path = this.#options.path;
+    if (!this.#dirty || path === undefined) return;
+    this.prune();
+    this.#dirty = false;
+    // Replaced counter rows leave free pages behind; the file is rewritten whole anyway, so write it compact.
+    this.#db.exec('VACUUM');
+    const bytes = this.#db.export();
+    const temporary = `${path}.tmp-${process.pid}`;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(temporary, bytes);
+      await rename(temporary, path);
+      this.#options.onHealth?.(true, { bytes: bytes.length });
+    } catch (error) {
+      this.#dirty = true;
+      await rm(temporary, { force: true }).catch(() => undefined);
+      this.#options.logger.error({ path, err: (error as Error).message }, 'history store not written; keeping it in memory and trying again at the next flush');
+      this.#options.onHealth?.(false, { writeFailed: true });
+    }
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  #rows(sql: string, params: SqlValue[]): SqlValue[][] {
+    return this.#db.exec(sql, params)[0]?.values ?? [];
+  }
+
+  #loadLastStates(): void {
+    for (const [tenant, serviceId, status] of this.#rows(`SELECT tenant, service_id, status FROM service_transitions t
+        WHERE at = (SELECT MAX(at) FROM service_transitions l WHERE l.tenant = t.tenant AND l.service_id = t.service_id)`, [])) {
+      mapOf(this.#lastService, String(tenant)).set(String(serviceId), String(status));
+    }
+    for (const [tenant, id, serviceId, serviceName, classification, status, origin, featureGroup, feature, title, isResolved, start, end, lastModified] of this.#rows(
+      `SELECT tenant, id, service_id, service_name, classification, status, origin, feature_group, feature, title, is_resolved, start, "end", last_modified FROM issues`, [])) {
+      mapOf(this.#lastIssue, String(tenant)).set(String(id), issueKey({
+        id: String(id), serviceId: String(serviceId), serviceName: String(serviceName), classification: String(classification), status: String(status),
+        origin: String(origin), featureGroup: String(featureGroup), feature: String(feature), title: String(title), isResolved: isResolved === 1,
+        start: Number(start), end: end === null ? null : Number(end), lastModified: Number(lastModified),
+      }));
+    }
+  }
+}
+
+/** Status, classification and resolution first (a change of them is a transition), then everything else stored. */
+function issueKey(issue: IssueObservation): string {
+  return [issue.status, issue.classification, issue.isResolved, issue.serviceId, issue.serviceName, issue.origin, issue.featureGroup,
+    issue.feature, issue.title, issue.start, issue.end, issue.lastModified].join('\u0000');
+}
+
+function mapOf<V>(maps: Map<string, Map<string, V>>, key: string): Map<string, V> {
+  let map = maps.get(key);
+  if (!map) maps.set(key, (map = new Map()));
+  return map;
+}
+
+/** Applies the migrations the database has not had yet, each in a transaction with its version bump. */
+function migrate(db: Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const current = Number(db.exec('SELECT MAX(version) FROM schema_version')[0]?.values[0]?.[0] ?? 0);
+  if (current > MIGRATIONS.length) {
+    throw new Error(`schema version ${current} is newer than this release knows (${MIGRATIONS.length}); written by a later release`);
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.exec('BEGIN');
+    MIGRATIONS[version]!(db);
+    db.run('INSERT INTO schema_version VALUES (?)', [version + 1]);
+    db.exec('COMMIT');
+  }
+}
