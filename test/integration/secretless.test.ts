@@ -56,18 +56,22 @@ describe('workload identity federation', () => {
     }, sim.caCertPem);
     try {
       const samples = () => exporter.samples();
-      await waitFor('the federated tenant\'s services', async () => select(await samples(), 'm365_service_info', { tenant: 'federated' }).length === 3);
-      const signedIn = await samples();
-      expect(value(signedIn, 'm365_exporter_token_requests_total', { tenant: 'federated', result: 'success' })).toBe(1);
-      expect(select(signedIn, 'm365_exporter_credential_expiry_timestamp_seconds', { tenant: 'federated' })).toEqual([]);
+      // Each group of series is rendered when it changes: wait for both the data and the token counter.
+      await waitFor('the federated tenant\'s services and its token request', async () => {
+        const now = await samples();
+        return select(now, 'm365_service_info', { tenant: 'federated' }).length === 3 && value(now, 'm365_exporter_token_requests_total', { tenant: 'federated', result: 'success' }) === 1;
+      });
+      expect(select(await samples(), 'm365_exporter_credential_expiry_timestamp_seconds', { tenant: 'federated' })).toEqual([]);
 
       // The kubelet rewrote the file, but with a token Entra ID refuses; the revoked access token makes the exporter ask.
       writeFileSync(tokenFile, issuer.token({ iat: now() - 7_200, nbf: now() - 7_200, exp: now() - 3_600 }));
       sim.tenant(FEDERATED.tenantId).revokeTokens();
-      await waitFor('Entra ID to refuse the expired assertion', async () => value(await samples(), 'm365_exporter_token_error_info', { tenant: 'federated', error_code: 'AADSTS700024' }) === 1);
-      const refused = await samples();
-      expect(value(refused, 'm365_exporter_collector_success', { tenant: 'federated', collector: 'health' })).toBe(0);
-      expect(value(refused, 'm365_exporter_collector_errors_total', { tenant: 'federated', collector: 'health', reason: 'auth' })).toBeGreaterThan(0);
+      await waitFor('Entra ID to refuse the expired assertion, and the refresh to fail as auth', async () => {
+        const refused = await samples();
+        return value(refused, 'm365_exporter_token_error_info', { tenant: 'federated', error_code: 'AADSTS700024' }) === 1
+          && value(refused, 'm365_exporter_collector_success', { tenant: 'federated', collector: 'health' }) === 0
+          && value(refused, 'm365_exporter_collector_errors_total', { tenant: 'federated', collector: 'health', reason: 'auth' })! > 0;
+      });
 
       // A good token in the file: taken in by the next token request, no restart or reload.
       writeFileSync(tokenFile, `${issuer.token()}\n`);
@@ -96,8 +100,11 @@ describe('workload identity federation', () => {
     };
     const exporter = await startFromEnvironment(env);
     try {
-      await waitFor('the tenant of the injected variables', async () => select(await exporter.samples(), 'm365_service_info', { tenant: 'aks' }).length === 3);
-      expect(value(await exporter.samples(), 'm365_exporter_token_requests_total', { tenant: 'aks', result: 'success' })).toBe(1);
+      // Each group of series is rendered when it changes: wait for both the data and the token counter.
+      await waitFor('the tenant of the injected variables', async () => {
+        const samples = await exporter.samples();
+        return select(samples, 'm365_service_info', { tenant: 'aks' }).length === 3 && value(samples, 'm365_exporter_token_requests_total', { tenant: 'aks', result: 'success' }) === 1;
+      });
     } finally {
       await exporter.stop();
     }
@@ -144,6 +151,8 @@ describe('managed identity', () => {
 async function startFromEnvironment(env: Record<string, string>): Promise<{ samples(): Promise<ParsedSample[]>; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [fileURLToPath(new URL('../../dist/cli.js', import.meta.url)), '--web.listen-address', '127.0.0.1:0', '--log.format', 'json'], {
     env: { PATH: process.env.PATH!, NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'), ...env },
+    // Its history store (data/) in a directory of its own, not the repository's, and not another start's.
+    cwd: mkdtempSync(join(dir, 'run-')),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
