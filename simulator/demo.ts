@@ -162,6 +162,8 @@ async function main(): Promise<void> {
     writeFileSync(join(dir, 'ca.pem'), sim.caCertPem);
     writeFileSync(join(dir, 'config.yml'), stringify({
       ...settings,
+      // The history store of this run only: a demo starts from a clean slate and leaves nothing behind.
+      storage: { path: join(dir, 'history.db') },
       tenants: DEMO_TENANTS.map((t) => ({
         name: t.name,
         tenantId: t.tenantId,
@@ -175,7 +177,7 @@ async function main(): Promise<void> {
     }));
     // dist-simulator/demo.js → <repo>/dist/cli.js: the exporter as built by `npm run build`.
     const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-    const exporter = spawn(process.execPath, [cli, '--config', join(dir, 'config.yml'), '--listen', listen], {
+    const exporter = spawn(process.execPath, [cli, '--config.file', join(dir, 'config.yml'), '--web.listen-address', listen], {
       env: { ...loopbackEnv(process.env), NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem') },
       stdio: ['ignore', 'inherit', 'pipe'],
     });

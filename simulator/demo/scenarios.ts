@@ -18,7 +18,7 @@ export const DEMO_USERS = 10_000;
  * are renamed.
  */
 const MONITORING = {
-  value: 'm365_service_activity_value',
+  value: 'm365_service_activity_bucket_events',
   mfaSuccess: 'get_metrics_for_mfa_sign_in_success',
   mailDelivered: 'get_message_volume_metrics_for_email_delivery',
 };
@@ -49,7 +49,7 @@ const fabrikamUnaffected: Signal = {
 /** Shown in every scenario: the capabilities that run whatever happens to contoso. */
 export const COMMON_SIGNALS: Signal[] = [
   {
-    what: 'Monitoring API telemetry (serviceActivity: [all], 40 functions), e.g. mail delivered to fabrikam in the latest settled 5-minute bucket',
+    what: 'Monitoring API telemetry (serviceActivity: [all], 38 functions), e.g. mail delivered to fabrikam in the latest settled 5-minute bucket',
     all: [{ series: series(MONITORING.value, fabrikam({ metric: MONITORING.mailDelivered })), op: '>', than: 0 }],
   },
   {

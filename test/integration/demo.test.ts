@@ -14,7 +14,7 @@ import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** The Monitoring API family and label of MFA sign-in successes, as src/model/metrics.ts names them today. */
-const MFA_SUCCESS = { family: 'm365_service_activity_value', labels: { metric: 'get_metrics_for_mfa_sign_in_success' } };
+const MFA_SUCCESS = { family: 'm365_service_activity_bucket_events', labels: { metric: 'get_metrics_for_mfa_sign_in_success' } };
 
 const report = (scenario: string, run: ScenarioRun) =>
   console.info(`demo ${scenario}: what the test checks shown after ${(run.shownAfterMs / 1000).toFixed(1)} s, every signal of its page after ${run.allSeenAfterS} s`);

@@ -73,7 +73,10 @@ describe('HTTPS_PROXY and NO_PROXY', () => {
 describe('proxy: in the config', () => {
   let authenticating: ConnectProxy;
   let exporter: ExporterProcess;
+  /** Tunnels of the environment's proxy before this exporter started: it must open none. */
+  let tunnelsBefore = 0;
   beforeAll(async () => {
+    tunnelsBefore = proxy.tunnels.length;
     authenticating = await startConnectProxy({ hosts: { [HOST]: '127.0.0.1' }, credentials: { user: 'exporter', password: PROXY_PASSWORD } });
     exporter = await startExporter({
       refresh: { health: '1s', issues: '1s', messages: '2s' },
@@ -87,7 +90,6 @@ describe('proxy: in the config', () => {
   });
 
   it('replaces the environment, sends the credentials of its URL, and never shows them', async () => {
-    const tunnelsBefore = proxy.tunnels.length;
     await everyCollectorSucceeded(exporter, ['tunnelled', 'direct']);
     // NO_PROXY=* of the environment is ignored: noProxy is empty, so 127.0.0.1 goes through the proxy too.
     expect(new Set(authenticating.tunnels.map((t) => t.target))).toEqual(new Set([`${HOST}:${simPort}`, `127.0.0.1:${simPort}`]));

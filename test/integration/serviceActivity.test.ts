@@ -104,14 +104,17 @@ describe('Monitoring API telemetry against the simulated tenant', () => {
 
   it('keeps the last good telemetry through a malformed answer and counts it', async () => {
     const before = await exporter.samples();
-    const latest = select(before, 'm365_service_activity_value', { tenant: 'full' });
+    const telemetry = (samples: typeof before) => ['m365_service_activity_bucket_events', 'm365_service_activity_distinct', 'm365_service_activity_level', 'm365_service_activity_ratio']
+      .flatMap((family) => select(samples, family, { tenant: 'full' }).map((s) => `${family}${JSON.stringify(s.labels)} ${s.value}`));
+    const latest = telemetry(before);
+    expect(latest.length).toBeGreaterThanOrEqual(38);
     sim.tenant(FULL.tenantId).setFault({ kind: 'malformedJson', endpoint: 'serviceActivity' });
     const during = await waitFor('the failure', async () => {
       const s = await exporter.samples();
       return value(s, 'm365_exporter_collector_success', { tenant: 'full', collector: 'serviceActivity' }) === 0 && s;
     });
     expect(value(during, 'm365_exporter_collector_errors_total', { tenant: 'full', collector: 'serviceActivity', reason: 'invalid_response' })).toBeGreaterThan(0);
-    expect(select(during, 'm365_service_activity_value', { tenant: 'full' }).map((s) => s.value)).toEqual(latest.map((s) => s.value));
+    expect(telemetry(during)).toEqual(latest);
     expect(value(during, 'm365_exporter_collector_success', { tenant: 'full', collector: 'health' })).toBe(1);
     sim.tenant(FULL.tenantId).clearFaults();
     await waitFor('recovery', async () => value(await exporter.samples(), 'm365_exporter_collector_success', { tenant: 'full', collector: 'serviceActivity' }) === 1);
