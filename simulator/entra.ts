@@ -1,17 +1,25 @@
 /**
  * Entra ID emulation for what msal-node asks when the authority host is in `knownAuthorities` (no instance
- * discovery): GET /{tenant}/v2.0/.well-known/openid-configuration, then POST /{tenant}/oauth2/v2.0/token.
+ * discovery): GET /{tenant}/v2.0/.well-known/openid-configuration, then POST /{tenant}/oauth2/v2.0/token; and the
+ * managed identity endpoint a host offers (GET /msi/token, App Service's protocol).
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { X509Certificate, createPublicKey, randomUUID, timingSafeEqual } from 'node:crypto';
 import { certificateThumbprints, decodeJwt, signHs256, verifyRsaSignature } from './jwt.js';
 import { findTenant, readBody, sendJson, type RequestContext, type Route, type SimulatorCore } from './http.js';
 import type { TenantState } from './tenant.js';
+import type { SimFederatedCredential } from './types.js';
 
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
 export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 export const APP_ROLES = ['ServiceHealth.Read.All', 'ServiceMessage.Read.All'];
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+/** The audience Entra ID expects in a federated assertion (federatedIdentityCredential.audiences). */
+export const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
+/** The path of the managed identity endpoint; App Service's is http://127.0.0.1:PORT/msi/token. */
+export const MANAGED_IDENTITY_PATH = '/msi/token';
+/** App Service's managed identity API version, as msal-node sends it (src/client/ManagedIdentitySources/AppService.ts). */
+const APP_SERVICE_API_VERSION = '2019-08-01';
 /** Entra tolerates this much clock skew on client assertions. */
 const ASSERTION_SKEW_SECONDS = 300;
 
@@ -32,6 +40,8 @@ const AADSTS_TEXT: Record<number, string> = {
   50027: 'JWT token is invalid or malformed. {param}',
   700021: "Client assertion application identifier doesn't match 'client_id' parameter.",
   700024: 'Client assertion is not within its valid time range.',
+  // Wording of https://azure.github.io/azure-workload-identity/docs/troubleshooting.html
+  70021: 'No matching federated identity record found for presented assertion. {param}',
   700027: 'Client assertion failed signature validation. {param}',
 };
 
@@ -89,20 +99,32 @@ async function token(core: SimulatorCore, ctx: RequestContext, tenantKey: string
   const failure = validateTokenRequest(ctx, tenant, form);
   if (failure) return sendAadError(core, ctx, tenant.tenantId, failure, tenant.spec.clientId);
 
-  const nowSeconds = Math.floor(core.now().getTime() / 1000);
   const resource = form.get('scope')!.trim().replace(/\/\.default$/, '');
+  const { accessToken } = issueAccessToken(core, tenant, { appId: tenant.spec.clientId, resource, appidacr: form.has('client_assertion') ? '2' : '1' });
+  sendJson(
+    ctx,
+    200,
+    { token_type: 'Bearer', expires_in: core.tokenLifetimeSeconds, ext_expires_in: core.tokenLifetimeSeconds, access_token: accessToken },
+    { 'Cache-Control': 'no-store, no-cache', Pragma: 'no-cache' },
+  );
+}
+
+/** An app-only access token as Entra ID's v1 tokens for Graph look; Graph (graph/pipeline.ts) checks it. */
+function issueAccessToken(core: SimulatorCore, tenant: TenantState, app: { appId: string; resource: string; appidacr: string }): { accessToken: string; expiresOn: number } {
+  const nowSeconds = Math.floor(core.now().getTime() / 1000);
   const objectId = randomUUID();
   const tokenId = randomUUID();
   tenant.issuedTokenIds.add(tokenId);
+  const expiresOn = nowSeconds + core.tokenLifetimeSeconds;
   const accessToken = signHs256(
     {
-      aud: resource === GRAPH_APP_ID ? GRAPH_RESOURCE : resource,
+      aud: app.resource === GRAPH_APP_ID ? GRAPH_RESOURCE : app.resource,
       iss: `https://sts.windows.net/${tenant.tenantId}/`,
       iat: nowSeconds,
       nbf: nowSeconds,
-      exp: nowSeconds + core.tokenLifetimeSeconds,
-      appid: tenant.spec.clientId,
-      appidacr: form.has('client_assertion') ? '2' : '1',
+      exp: expiresOn,
+      appid: app.appId,
+      appidacr: app.appidacr,
       idtyp: 'app',
       oid: objectId,
       sub: objectId,
@@ -113,12 +135,49 @@ async function token(core: SimulatorCore, ctx: RequestContext, tenantKey: string
     },
     core.tokenKey,
   );
-  sendJson(
-    ctx,
-    200,
-    { token_type: 'Bearer', expires_in: core.tokenLifetimeSeconds, ext_expires_in: core.tokenLifetimeSeconds, access_token: accessToken },
-    { 'Cache-Control': 'no-store, no-cache', Pragma: 'no-cache' },
-  );
+  return { accessToken, expiresOn };
+}
+
+export interface ManagedIdentityHost {
+  /** What the host puts in IDENTITY_HEADER. */
+  header: string;
+  /** The simulated Graph's own origin, a resource as good as https://graph.microsoft.com. */
+  graphOrigin(): string;
+}
+
+/** The managed identity endpoint a host offers its processes, on plain HTTP as App Service's and IMDS are. */
+export function managedIdentityRoutes(core: SimulatorCore, host: ManagedIdentityHost): Route[] {
+  return [{ method: 'GET', pattern: new RegExp(`^${MANAGED_IDENTITY_PATH}$`), kind: 'token', handle: (ctx) => managedIdentityToken(core, ctx, host) }];
+}
+
+/**
+ * App Service's managed identity endpoint (GET IDENTITY_ENDPOINT?api-version=2019-08-01&resource=R[&client_id=C] with
+ * X-IDENTITY-HEADER): a token for the system-assigned identity, or for the user-assigned one `client_id` names.
+ * https://learn.microsoft.com/azure/app-service/overview-managed-identity#rest-endpoint-reference
+ */
+function managedIdentityToken(core: SimulatorCore, ctx: RequestContext, host: ManagedIdentityHost): void {
+  const identityHeader = host.header;
+  const refuse = (status: number, message: string) => sendJson(ctx, status, { statusCode: status, message, correlationId: randomUUID() });
+  const header = ctx.req.headers['x-identity-header'];
+  if (typeof header !== 'string' || header.length !== identityHeader.length || !timingSafeEqual(Buffer.from(header), Buffer.from(identityHeader))) {
+    return refuse(401, 'The X-IDENTITY-HEADER header is missing or wrong.');
+  }
+  if (ctx.query.get('api-version') !== APP_SERVICE_API_VERSION) return refuse(400, `api-version must be ${APP_SERVICE_API_VERSION}.`);
+  const resource = ctx.query.get('resource');
+  if (!resource || ![GRAPH_RESOURCE, GRAPH_APP_ID, host.graphOrigin()].includes(resource)) return refuse(400, `The resource '${resource ?? ''}' is not valid.`);
+  const clientId = ctx.query.get('client_id');
+  for (const tenant of core.tenants.values()) {
+    const identity = tenant.spec.managedIdentities?.find((mi) => (clientId === null ? mi.system : mi.clientId === clientId));
+    if (!identity) continue;
+    ctx.tenantId = tenant.tenantId;
+    tenant.tokenRequestCount += 1;
+    if (tenant.tokenHangs) return;
+    const { accessToken, expiresOn } = issueAccessToken(core, tenant, { appId: identity.clientId, resource, appidacr: '2' });
+    return sendJson(ctx, 200, { access_token: accessToken, expires_on: String(expiresOn), resource, token_type: 'Bearer', client_id: identity.clientId });
+  }
+  refuse(400, clientId === null
+    ? 'No managed identity found: the system-assigned identity is not enabled.'
+    : `No User Assigned or Delegated Managed Identity found for specified ClientId/ResourceId/PrincipalId.`);
 }
 
 /** Checks in the order Entra reports them: request shape, client, fault, credentials, scope. */
@@ -160,23 +219,50 @@ function checkCredentials(ctx: RequestContext, tenant: TenantState, form: URLSea
   return checkAssertion(ctx, tenant, assertion);
 }
 
-/** private_key_jwt per RFC 7523 as msal builds it: x5t#S256 (or x5t) header, iss = sub = client id, aud = token endpoint. */
+/**
+ * A client assertion is either the app's own (private_key_jwt per RFC 7523 as msal builds it: iss = sub = client id,
+ * signed with a registered certificate) or, when another issuer signed it, a federated one (workload identity
+ * federation: a federated identity credential must match its issuer, subject and audience).
+ */
 function checkAssertion(ctx: RequestContext, tenant: TenantState, assertion: string): AadFailure | undefined {
   const jwt = decodeJwt(assertion);
   if (!jwt) return { status: 401, error: 'invalid_client', code: 50027, param: 'The assertion is not a JWT.' };
+  const { iss, sub, aud, exp, nbf } = jwt.claims;
+  if (iss !== tenant.spec.clientId) return checkFederatedAssertion(tenant, jwt);
   const certPem = tenant.spec.certificatePem;
   const thumbprints = certPem ? certificateThumbprints(certPem) : undefined;
   const keyMatches = thumbprints && (jwt.header['x5t#S256'] === thumbprints.x5tS256 || jwt.header.x5t === thumbprints.x5t);
   if (!certPem || !keyMatches) {
     return { status: 401, error: 'invalid_client', code: 700027, param: 'The certificate used to sign the client assertion is not registered on the application.' };
   }
-  if (!verifyRsaSignature(jwt, certPem)) return { status: 401, error: 'invalid_client', code: 700027, param: 'The signature does not match.' };
-  const { iss, sub, aud, exp, nbf } = jwt.claims;
-  if (iss !== tenant.spec.clientId || sub !== tenant.spec.clientId) return { status: 401, error: 'invalid_client', code: 700021 };
+  if (!verifyRsaSignature(jwt, new X509Certificate(certPem).publicKey)) return { status: 401, error: 'invalid_client', code: 700027, param: 'The signature does not match.' };
+  if (sub !== tenant.spec.clientId) return { status: 401, error: 'invalid_client', code: 700021 };
   if (typeof aud !== 'string' || aud.toLowerCase() !== `${ctx.baseUrl}/${tenant.tenantId}/oauth2/v2.0/token`.toLowerCase()) {
     return { status: 401, error: 'invalid_client', code: 50027, param: 'Invalid audience.' };
   }
-  // Assertions are stamped by the client with the wall clock, so they are checked against it, not the simulated clock.
+  return checkLifetime(exp, nbf);
+}
+
+function checkFederatedAssertion(tenant: TenantState, jwt: NonNullable<ReturnType<typeof decodeJwt>>): AadFailure | undefined {
+  const { iss, sub, aud, exp, nbf } = jwt.claims;
+  const audiences = (Array.isArray(aud) ? aud : [aud]).filter((a): a is string => typeof a === 'string');
+  const matches = (fic: SimFederatedCredential) => fic.issuer === iss && fic.subject === sub
+    && audiences.some((a) => (fic.audiences ?? [TOKEN_EXCHANGE_AUDIENCE]).includes(a));
+  const credential = tenant.spec.federatedCredentials?.find(matches);
+  if (!credential) {
+    return {
+      status: 400, error: 'invalid_request', code: 70021,
+      param: `Assertion Issuer: '${String(iss)}'. Assertion Subject: '${String(sub)}'. Assertion Audience: '${audiences.join(',')}'.`,
+    };
+  }
+  if (!verifyRsaSignature(jwt, createPublicKey(credential.publicKeyPem))) {
+    return { status: 401, error: 'invalid_client', code: 700027, param: 'The signature does not match the issuer\'s keys.' };
+  }
+  return checkLifetime(exp, nbf);
+}
+
+/** Assertions are stamped by their issuer with the wall clock, so they are checked against it, not the simulated clock. */
+function checkLifetime(exp: unknown, nbf: unknown): AadFailure | undefined {
   const wallSeconds = Date.now() / 1000;
   if (typeof exp !== 'number' || exp < wallSeconds - ASSERTION_SKEW_SECONDS || (typeof nbf === 'number' && nbf > wallSeconds + ASSERTION_SKEW_SECONDS)) {
     return { status: 401, error: 'invalid_client', code: 700024 };

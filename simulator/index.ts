@@ -15,6 +15,7 @@ export type {
   IssuePatch,
   IssueTemplate,
   OpenIssueInput,
+  SimFederatedCredential,
   ServiceActivityAnomalyKind,
   SimRequestLogEntry,
   SimTenant,

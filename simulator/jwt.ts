@@ -1,5 +1,5 @@
 /** Minimal JWT handling: HS256 access tokens we issue, RS256/PS256 client assertions we verify. */
-import { constants, createHash, createHmac, timingSafeEqual, verify, X509Certificate } from 'node:crypto';
+import { constants, createHash, createHmac, timingSafeEqual, verify, X509Certificate, type KeyObject } from 'node:crypto';
 
 export type JwtClaims = Record<string, unknown>;
 
@@ -45,9 +45,8 @@ export function certificateThumbprints(certPem: string): { x5t: string; x5tS256:
   return { x5t: b64url(createHash('sha1').update(der).digest()), x5tS256: b64url(createHash('sha256').update(der).digest()) };
 }
 
-/** Verifies an RS256/PS256 signature with the certificate's public key. */
-export function verifyRsaSignature(jwt: DecodedJwt, certPem: string): boolean {
-  const key = new X509Certificate(certPem).publicKey;
+/** Verifies an RS256/PS256 signature with a public key (a certificate's, or a federated issuer's). */
+export function verifyRsaSignature(jwt: DecodedJwt, key: KeyObject): boolean {
   const data = Buffer.from(jwt.signingInput);
   if (jwt.header.alg === 'RS256') return verify('sha256', data, key, jwt.signature);
   if (jwt.header.alg === 'PS256') {

@@ -1,8 +1,12 @@
-/** Starts the HTTPS server that plays both Entra ID (authority) and Microsoft Graph for the simulated tenants. */
+/**
+ * Starts the HTTPS server that plays both Entra ID (authority) and Microsoft Graph for the simulated tenants, and the
+ * plain HTTP managed identity endpoint of the host they run on.
+ */
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { entraRoutes } from './entra.js';
+import { MANAGED_IDENTITY_PATH, entraRoutes, managedIdentityRoutes } from './entra.js';
 import { serviceActivityRoutes, DEFAULT_SETTLE_SECONDS } from './graph/serviceActivity.js';
 import { serviceAnnouncementRoutes } from './graph/serviceAnnouncement.js';
 import { createContext, matchRoute, sendJson, sendODataError, type RequestContext, type RequestKind, type Route, type SimulatorCore } from './http.js';
@@ -27,10 +31,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   ];
   const requests: SimRequestLogEntry[] = [];
   const tls = await createTlsIdentity(options.tlsDnsNames);
-
-  const server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+  const serve = (table: Route[]) => (req: IncomingMessage, res: ServerResponse) => {
     const ctx = createContext(req, res);
-    const { route, params, methodMismatch } = matchRoute(routes, ctx.method, ctx.path);
+    const { route, params, methodMismatch } = matchRoute(table, ctx.method, ctx.path);
     // Logged on finish so the entry carries the final status (and the tenant the handler resolved).
     res.on('finish', () => requests.push(logEntry(ctx, route?.kind ?? kindOf(ctx.path), now(), res.statusCode)));
     if (!route) return unmatched(ctx, now(), methodMismatch);
@@ -38,20 +41,32 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       if (!res.headersSent) sendODataError(ctx, now(), 500, 'generalException', `Simulator error: ${String(err)}`);
       else res.destroy();
     });
-  });
-  // Clients (msal, the exporter) keep connections alive; do not let idle sockets hold the server open.
-  server.keepAliveTimeout = 5_000;
+  };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
+  const server = createServer({ cert: tls.certPem, key: tls.keyPem }, serve(routes));
+  // What App Service puts in IDENTITY_HEADER: a per-start secret its managed identity endpoint requires. The endpoint
+  // listens on plain HTTP, on the host's loopback, as App Service's (http://127.0.0.1:41741/MSI/token/) does.
+  const identityHeader = randomBytes(16).toString('hex');
+  let url = '';
+  const identityServer = createHttpServer(serve(managedIdentityRoutes(core, { header: identityHeader, graphOrigin: () => url })));
+  // Clients (msal, the exporter) keep connections alive; do not let idle sockets hold the servers open.
+  server.keepAliveTimeout = 5_000;
+  identityServer.keepAliveTimeout = 5_000;
+
+  const listen = (target: typeof server | typeof identityServer, port: number) => new Promise<number>((resolve, reject) => {
+    target.once('error', reject);
+    target.listen(port, options.host ?? '127.0.0.1', () => resolve((target.address() as AddressInfo).port));
   });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? 0);
+  const identityPort = await listen(identityServer, 0);
   const host = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  url = `https://${shownHost}:${port}`;
 
   return {
-    url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     caCertPem: tls.certPem,
+    managedIdentity: { endpoint: `http://${shownHost}:${identityPort}${MANAGED_IDENTITY_PATH}`, header: identityHeader },
     requests,
     tenant(tenantId: string): SimTenant {
       const tenant = core.tenants.get(tenantId.toLowerCase());
@@ -59,10 +74,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       return tenant;
     },
     stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+      Promise.all([server, identityServer].map((target) => new Promise<void>((resolve, reject) => {
+        target.close((err) => (err ? reject(err) : resolve()));
+        target.closeAllConnections();
+      }))).then(() => undefined),
   };
 }
 

@@ -13,6 +13,18 @@ export interface SimTenantSpec {
   /** When set, `client_assertion` JWTs signed with this certificate's key are accepted (x5t#S256 or x5t header). */
   certificatePem?: string;
   /**
+   * Federated identity credentials of the app registration (workload identity federation): a `client_assertion` whose
+   * `iss` and `sub` equal one's `issuer` and `subject`, whose `aud` holds one of its `audiences`, that is within its
+   * lifetime and signed (RS256) with `publicKeyPem` is accepted. Entra ID fetches the issuer's keys from its OpenID
+   * configuration; here the test hands the key over.
+   */
+  federatedCredentials?: SimFederatedCredential[];
+  /**
+   * Managed identities of the tenant, served at `Simulator.managedIdentity.endpoint` (App Service's protocol): the one
+   * with `system: true` answers requests without `client_id`, the others requests naming their `clientId`.
+   */
+  managedIdentities?: Array<{ clientId: string; system?: boolean }>;
+  /**
    * `'default'`: a realistic catalogue of real M365 services with history; a number N: N synthetic services
    * (`Svc001`…, "Synthetic Service 001"…), no history, for paging tests.
    * @default 'default'
@@ -31,6 +43,17 @@ export interface SimTenantSpec {
    * @default 300–6000, stable per tenant id
    */
   users?: number;
+}
+
+export interface SimFederatedCredential {
+  /** e.g. an AKS cluster's OIDC issuer URL */
+  issuer: string;
+  /** e.g. `system:serviceaccount:monitoring:m365-exporter` */
+  subject: string;
+  /** @default ['api://AzureADTokenExchange'] */
+  audiences?: string[];
+  /** The issuer's RS256 signing key (public part, PEM). */
+  publicKeyPem: string;
 }
 
 export interface SimulatorOptions {
@@ -74,6 +97,11 @@ export interface Simulator {
   url: string;
   /** PEM of the self-signed server certificate, to be trusted by clients (NODE_EXTRA_CA_CERTS or `ca`). */
   caCertPem: string;
+  /**
+   * The managed identity endpoint, as Azure App Service offers it to a process: what msal-node reads from
+   * IDENTITY_ENDPOINT and IDENTITY_HEADER (a random secret per simulator, sent back in X-IDENTITY-HEADER).
+   */
+  managedIdentity: { endpoint: string; header: string };
   tenant(tenantId: string): SimTenant;
   readonly requests: SimRequestLogEntry[];
   stop(): Promise<void>;

@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { runBackfill } from './backfillCommand.js';
 import { ConfigError, loadConfigFile, loadConfigFromEnv, type Config } from './config/load.js';
 import { parseFlagValues, type FlagSettings, type FlagValue } from './config/overrides.js';
+import { selectShard, shardingFromFlags, type ShardFlags } from './config/sharding.js';
+import { summarize } from './config/summary.js';
 import { DEFAULT_MAX_CONNECTIONS, loadWebConfig } from './config/web.js';
 import { Exporter } from './exporter.js';
 import { Logging } from './logger.js';
@@ -27,19 +29,23 @@ const USAGE = `Usage: m365-health-exporter [flags]
 Exports Microsoft 365 service health, issues and message center posts from Microsoft Graph as Prometheus metrics.
 
 ${Object.entries(FLAGS).map(([name, flag]) => `  --${`${name} ${flag.value}`.padEnd(28)} ${flag.help}${flag.alias ? `; alias --${flag.alias}` : ''}`).join('\n')}
-  --${'check-config'.padEnd(28)} validate the configuration (and web config) and exit
+  --${'total-shards M'.padEnd(28)} export only the tenants of one of M shards (overrides sharding:; see README, Sharding)
+  --${'shard N'.padEnd(28)} with --total-shards: this replica's shard, 0 to M-1
+  --${'shard-from-hostname'.padEnd(28)} with --total-shards: the shard is the ordinal ending the pod name (POD_NAME, else the host name)
+  --${'check-config'.padEnd(28)} validate the configuration (and web config), print a line per tenant, and exit
   -v, --${'version'.padEnd(24)} print the version
   -h, --${'help'.padEnd(24)} print this help
 
 SIGHUP or POST /-/reload reload the configuration. Exit codes: 0 done, 1 invalid configuration, 2 unknown flag.
 `;
 
-type Parsed = { configFile?: string; webConfigFile?: string; checkConfig: boolean; values: FlagValue[] };
+type Parsed = { configFile?: string; webConfigFile?: string; checkConfig: boolean; values: FlagValue[]; sharding: ShardFlags };
 
 /** The flags, or the message of a usage error. */
 function parseFlags(argv: string[]): Parsed | { help: true } | { version: true } | { usageError: string } {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     'check-config': { type: 'boolean' }, version: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' },
+    shard: { type: 'string' }, 'total-shards': { type: 'string' }, 'shard-from-hostname': { type: 'boolean' },
   };
   for (const [name, flag] of Object.entries(FLAGS)) {
     options[name] = { type: 'string' };
@@ -53,7 +59,8 @@ function parseFlags(argv: string[]): Parsed | { help: true } | { version: true }
   }
   if (given.help) return { help: true };
   if (given.version) return { version: true };
-  const parsed: Parsed = { checkConfig: Boolean(given['check-config']), values: [] };
+  const sharding = { shard: given.shard as string | undefined, totalShards: given['total-shards'] as string | undefined, shardFromHostname: given['shard-from-hostname'] as boolean | undefined };
+  const parsed: Parsed = { checkConfig: Boolean(given['check-config']), values: [], sharding };
   for (const [name, flag] of Object.entries(FLAGS) as Array<[string, (typeof FLAGS)[keyof typeof FLAGS]]>) {
     if (flag.alias && given[name] !== undefined && given[flag.alias] !== undefined) {
       return { usageError: `--${flag.alias} is an alias of --${name}; give one of them` };
@@ -93,12 +100,14 @@ async function main(): Promise<number> {
   try {
     const { maxConnections: limit = DEFAULT_MAX_CONNECTIONS, ...overrides } = parseFlagValues(flags.values);
     maxConnections = limit;
-    // The same load at start and at every reload, flags over file, so a reload never undoes a flag.
-    loadConfig = () => ({ ...(flags.configFile ? loadConfigFile(flags.configFile) : loadConfigFromEnv()), ...overrides });
+    const sharding = shardingFromFlags(flags.sharding);
+    // The same load at start and at every reload, flags over file, so a reload never undoes a flag; then this
+    // replica's shard of the tenants.
+    loadConfig = () => selectShard({ ...(flags.configFile ? loadConfigFile(flags.configFile) : loadConfigFromEnv()), ...overrides }, sharding);
     config = loadConfig();
     const web = flags.webConfigFile === undefined ? undefined : loadWebConfig(flags.webConfigFile);
     if (flags.checkConfig) {
-      process.stdout.write(`${config.source}: valid; ${config.tenants.length} tenant(s): ${config.tenants.map((t) => `${t.name} (${t.cloud}, ${t.credential.kind})`).join(', ')}\n`);
+      process.stdout.write(`${summarize(config)}\n`);
       if (web) {
         const tls = web.tls ? `TLS ${web.tls.minVersion}-${web.tls.maxVersion}, client certificates: ${web.tls.clientAuth}` : 'no TLS';
         process.stdout.write(`${web.source}: valid; ${tls}; ${web.users.size} basic auth user(s)\n`);

@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import { ConfigError, type Config } from './config/load.js';
 import { sameConfigValue, secretValues } from './config/secret.js';
-import { createGlobalMetrics } from './exposition/global.js';
+import { unsharded } from './config/sharding.js';
+import { createGlobalMetrics, registerShardInfo } from './exposition/global.js';
 import { ExpositionStore } from './exposition/store.js';
 import { History } from './history/history.js';
 import type { Logging } from './logger.js';
@@ -20,7 +21,9 @@ const STAGGER_MS = 25;
  * Settings no tenant reads. Every other top-level setting counts as read by every tenant, so one added later
  * restarts the tenants when it changes rather than being silently ignored by a reload.
  */
-const NOT_TENANT_SETTINGS = new Set(['tenants', 'source', 'listen', 'logLevel', 'logFormat', 'readyTimeout', 'otlp', 'storage']);
+const NOT_TENANT_SETTINGS = new Set(['tenants', 'source', 'listen', 'logLevel', 'logFormat', 'readyTimeout', 'otlp', 'storage',
+  // Which tenants this replica runs, not how: a tenant added to the fleet (another shard's, too) restarts none.
+  'sharding', 'shard']);
 
 export interface ExporterOptions {
   config: Config;
@@ -42,6 +45,7 @@ export class Exporter {
   readonly #scheduler = new Scheduler();
   readonly #global = createGlobalMetrics(VERSION);
   readonly #exposition = new ExpositionStore(this.#global.registry);
+  readonly #shardInfo = registerShardInfo(this.#global.registry);
   readonly #security: WebSecurity;
   readonly #startedAt = Date.now();
   #reloading: Promise<unknown> = Promise.resolve();
@@ -58,6 +62,7 @@ export class Exporter {
     this.#applyLogging(options.config);
     this.#security = new WebSecurity({ path: options.webConfigFile, logger: this.#logger, onSecrets: (values) => this.#logging.addSecrets(values) });
     this.#tenants = options.config.tenants.map((tenant) => new Tenant(tenant, options.config, this.#logger));
+    this.#shardInfo(options.config.shard ?? unsharded(options.config));
     this.#global.configLoaded(true);
   }
 
@@ -143,6 +148,7 @@ export class Exporter {
     this.#config = config;
     started.forEach((tenant, index) => this.#startTenant(tenant, index));
     this.#applyLogging(config);
+    this.#shardInfo(config.shard ?? unsharded(config));
     if (!sameConfigValue(previous.otlp, config.otlp)) {
       await this.#otlp?.stop();
       this.#otlp = undefined;

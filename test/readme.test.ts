@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SERVICE_ACTIVITY_FUNCTIONS } from '../src/model/serviceActivityFunctions.js';
-import { BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, METRICS, OTLP_EXPORTS, STORAGE_HEALTHY, STORAGE_SIZE, STORAGE_WRITE_ERRORS } from '../src/model/metrics.js';
+import { BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, METRICS, OTLP_EXPORTS, SHARD_INFO, STORAGE_HEALTHY, STORAGE_SIZE, STORAGE_WRITE_ERRORS } from '../src/model/metrics.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const ci = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');
@@ -17,7 +17,7 @@ describe('README', () => {
   });
 
   it('documents every metric family with its type and exact labels', () => {
-    for (const def of [...Object.values(METRICS), BUILD_INFO, CONFIG_RELOAD_SUCCESSFUL, CONFIG_RELOAD_SUCCESS_TIMESTAMP, OTLP_EXPORTS, STORAGE_HEALTHY, STORAGE_WRITE_ERRORS, STORAGE_SIZE]) {
+    for (const def of [...Object.values(METRICS), BUILD_INFO, CONFIG_RELOAD_SUCCESSFUL, CONFIG_RELOAD_SUCCESS_TIMESTAMP, OTLP_EXPORTS, SHARD_INFO, STORAGE_HEALTHY, STORAGE_WRITE_ERRORS, STORAGE_SIZE]) {
       const row = readme.split('\n').find((line) => line.startsWith(`| \`${def.name}\` |`));
       expect(row, def.name).toBeDefined();
       expect(row).toContain(`| ${def.type} | ${def.labels.map((l) => `\`${l}\``).join(', ')} |`);

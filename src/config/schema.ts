@@ -85,59 +85,116 @@ export type CollectorName = (typeof COLLECTOR_NAMES)[number];
 const TENANT_ID = 'a directory (tenant) GUID or a verified domain such as contoso.onmicrosoft.com';
 const CLOUD_OFFERINGS = Object.fromEntries(CLOUD_NAMES.map((name) => [name, CLOUDS[name].offering]));
 
-export const tenantSchema = z
-  .strictObject({
-    name: requiredString('a name for the tenant label')
-      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be 1-63 letters, digits, "_", "." or "-" (it becomes the tenant label)'),
-    tenantId: requiredString(TENANT_ID).refine((id) => GUID.test(id) || DOMAIN.test(id), `must be ${TENANT_ID}`),
-    clientId: requiredString('the application (client) GUID of the app registration')
-      .regex(GUID, 'must be the application (client) GUID of the app registration'),
-    clientSecret: z.string({ error: 'must be a string' }).min(1, 'must not be empty').optional(),
-    clientSecretFile: z.string({ error: 'must be a file path' }).min(1, 'must not be empty').optional(),
-    clientCertificateFile: z.string({ error: 'must be a file path' }).min(1, 'must not be empty').optional(),
-    clientSecretExpiresAt: z
-      .string({ error: 'must be an ISO 8601 date or date-time, such as 2027-03-31 or 2027-03-31T12:00:00Z' })
-      .refine(
-        (text) => (ISO_DATE.test(text) ? z.iso.date() : z.iso.datetime({ offset: true })).safeParse(text).success,
-        'must be an ISO 8601 date or date-time, such as 2027-03-31 or 2027-03-31T12:00:00Z',
-      )
-      .optional()
-      .describe('When the app secret expires, so an alert fires before the exporter goes blind'),
-    cloud: oneOf(CLOUD_NAMES, CLOUD_OFFERINGS).default('global'),
-    authorityHost: httpsUrl.optional(),
-    graphEndpoint: httpsUrl.optional(),
-    collectors: z.array(oneOf(COLLECTOR_NAMES), { error: `must be a list of collectors: ${COLLECTOR_NAMES.join(', ')}` })
-      .min(1, `must list at least one of ${COLLECTOR_NAMES.join(', ')}`)
-      .optional(),
-    serviceActivity: z
-      .array(z.string({ error: 'must be a workload or function name' }).min(1, 'must not be empty'), { error: 'must be a list of workloads or functions, or [all]' })
-      .min(1, 'must list at least one workload or function, or "all"')
-      .superRefine((selection, ctx) => {
-        const { unknown } = selectServiceActivityFunctions(selection);
-        if (unknown.length > 0) {
-          ctx.addIssue({ code: 'custom', message: `unknown Monitoring API workload or function ${unknown.map((u) => `"${u}"`).join(', ')}; use "all", a workload (${SERVICE_ACTIVITY_WORKLOADS.join(', ')}) or a function name such as getMetricsForMfaSignInSuccess` });
-        }
-      })
-      .optional()
-      .describe('Monitoring API functions to read: workload names (exchange, teams, ...), function names, or "all"'),
-  })
-  .superRefine((tenant, ctx) => {
-    const given = (['clientSecret', 'clientSecretFile', 'clientCertificateFile'] as const).filter((key) => tenant[key] !== undefined);
-    if (given.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [],
-        message: given.length === 0
-          ? 'needs one credential: clientSecret, clientSecretFile or clientCertificateFile'
-          : `has ${given.join(' and ')}; give exactly one credential`,
-      });
+/** The keys that say how a tenant signs in; a tenant needs exactly one of them. */
+export const CREDENTIAL_KEYS = ['clientSecret', 'clientSecretFile', 'clientCertificateFile', 'clientAssertionFile', 'managedIdentity'] as const;
+const CREDENTIALS_LISTED = `${CREDENTIAL_KEYS.slice(0, -1).join(', ')} or ${CREDENTIAL_KEYS.at(-1)}`;
+const APP_CLIENT_ID = 'the application (client) GUID of the app registration';
+const MANAGED_IDENTITY = 'must be system (the system-assigned identity) or { clientId: <GUID> } (a user-assigned identity)';
+
+/** `system`, or a user-assigned identity named by its client id: what msal-node's ManagedIdentityApplication takes. */
+const managedIdentitySchema = z.union([
+  z.literal('system'),
+  z.strictObject({
+    clientId: z.string({ error: MANAGED_IDENTITY }).regex(GUID, 'must be the client (application) GUID of the user-assigned managed identity'),
+  }, { error: MANAGED_IDENTITY }),
+], { error: MANAGED_IDENTITY });
+
+/**
+ * Every key of a tenant. `defaults:` takes the same keys except name and tenantId (`tenantDefaultsSchema`), so one
+ * multi-tenant app registration (clientId and credential) serves a fleet.
+ */
+const tenantFields = {
+  name: requiredString('a name for the tenant label')
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be 1-63 letters, digits, "_", "." or "-" (it becomes the tenant label)'),
+  tenantId: requiredString(TENANT_ID).refine((id) => GUID.test(id) || DOMAIN.test(id), `must be ${TENANT_ID}`),
+  // Required unless managedIdentity names the identity (checked with the credential below).
+  clientId: z.string({ error: `must be ${APP_CLIENT_ID}` }).regex(GUID, `must be ${APP_CLIENT_ID}`).optional(),
+  clientSecret: z.string({ error: 'must be a string' }).min(1, 'must not be empty').optional(),
+  clientSecretFile: z.string({ error: 'must be a file path' }).min(1, 'must not be empty').optional(),
+  clientCertificateFile: z.string({ error: 'must be a file path' }).min(1, 'must not be empty').optional(),
+  clientAssertionFile: z.string({ error: 'must be a file path' }).min(1, 'must not be empty').optional()
+    .describe('A file holding a JWT from a trusted issuer (workload identity federation), re-read at every token request'),
+  managedIdentity: managedIdentitySchema.optional().describe('Sign in as the managed identity of the host (Azure VM, AKS node, App Service)'),
+  clientSecretExpiresAt: z
+    .string({ error: 'must be an ISO 8601 date or date-time, such as 2027-03-31 or 2027-03-31T12:00:00Z' })
+    .refine(
+      (text) => (ISO_DATE.test(text) ? z.iso.date() : z.iso.datetime({ offset: true })).safeParse(text).success,
+      'must be an ISO 8601 date or date-time, such as 2027-03-31 or 2027-03-31T12:00:00Z',
+    )
+    .optional()
+    .describe('When the app secret expires, so an alert fires before the exporter goes blind'),
+  cloud: oneOf(CLOUD_NAMES, CLOUD_OFFERINGS).default('global'),
+  authorityHost: httpsUrl.optional(),
+  graphEndpoint: httpsUrl.optional(),
+  collectors: z.array(oneOf(COLLECTOR_NAMES), { error: `must be a list of collectors: ${COLLECTOR_NAMES.join(', ')}` })
+    .min(1, `must list at least one of ${COLLECTOR_NAMES.join(', ')}`)
+    .optional(),
+  serviceActivity: z
+    .array(z.string({ error: 'must be a workload or function name' }).min(1, 'must not be empty'), { error: 'must be a list of workloads or functions, or [all]' })
+    .min(1, 'must list at least one workload or function, or "all"')
+    .superRefine((selection, ctx) => {
+      const { unknown } = selectServiceActivityFunctions(selection);
+      if (unknown.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `unknown Monitoring API workload or function ${unknown.map((u) => `"${u}"`).join(', ')}; use "all", a workload (${SERVICE_ACTIVITY_WORKLOADS.join(', ')}) or a function name such as getMetricsForMfaSignInSuccess` });
+      }
+    })
+    .optional()
+    .describe('Monitoring API functions to read: workload names (exchange, teams, ...), function names, or "all"'),
+};
+
+export const tenantSchema = z.strictObject(tenantFields).superRefine((tenant, ctx) => {
+  const given = CREDENTIAL_KEYS.filter((key) => tenant[key] !== undefined);
+  if (given.length !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [],
+      message: given.length === 0 ? `needs one credential: ${CREDENTIALS_LISTED}` : `has ${given.join(' and ')}; give exactly one credential`,
+    });
+  }
+  if (tenant.managedIdentity !== undefined) {
+    // The identity has its own client id, and its token comes from the host, not from an authority.
+    for (const key of ['clientId', 'authorityHost'] as const) {
+      if (tenant[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'is not used with managedIdentity (a user-assigned identity is named by managedIdentity.clientId; the token comes from the host\'s identity endpoint)' });
     }
-  });
+  } else if (tenant.clientId === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['clientId'], message: `is required: ${APP_CLIENT_ID}` });
+  }
+});
+
+/** `defaults:`: any tenant key but the two that name one tenant. */
+export const tenantDefaultsSchema = z.strictObject(tenantFields).omit({ name: true, tenantId: true })
+  .describe('Keys every tenant inherits unless it sets them; a tenant that sets any credential key inherits none');
 
 /** The collectors a tenant runs: its list, or the defaults plus serviceActivity when it selects Monitoring API functions. */
 export function collectorsOf(tenant: Pick<RawTenant, 'collectors' | 'serviceActivity'>): CollectorName[] {
   return tenant.collectors ?? [...DEFAULT_COLLECTORS, ...(tenant.serviceActivity ? ['serviceActivity' as const] : [])];
 }
+
+/** kube-state-metrics allows any number; a fleet of thousands of tenants needs a few dozen replicas at most. */
+export const MAX_SHARDS = 1_000;
+
+/**
+ * `sharding:`, and the same from --shard, --total-shards and --shard-from-hostname (src/config/sharding.ts): this
+ * replica exports the tenants whose name hashes to `shard` of `totalShards`.
+ */
+export const shardingSchema = z.strictObject({
+  totalShards: integerWithin(1, MAX_SHARDS),
+  shard: integerWithin(0, MAX_SHARDS - 1).optional(),
+  shardFromHostname: z.literal(true, { error: 'must be true, or left out when shard is given' }).optional()
+    .describe('The shard is the ordinal at the end of the pod name (POD_NAME, else the host name), as a StatefulSet names its pods'),
+}).superRefine((sharding, ctx) => {
+  if ((sharding.shard === undefined) === (sharding.shardFromHostname === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [],
+      message: sharding.shard === undefined
+        ? 'needs shard (0 to totalShards - 1) or shardFromHostname: true'
+        : 'has shard and shardFromHostname; give one of them',
+    });
+  } else if (sharding.shard !== undefined && sharding.shard >= sharding.totalShards) {
+    ctx.addIssue({ code: 'custom', path: ['shard'], message: `${sharding.shard} is not a shard of ${sharding.totalShards}: shards are numbered 0 to ${sharding.totalShards - 1}` });
+  }
+});
 
 /** host:port, :port or [v6]:port; the port 0-65535 (0: any free port). */
 const LISTEN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):(6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|\d{1,4})$/;
@@ -230,14 +287,27 @@ export const configSchema = z.strictObject({
     .refine((otlp) => otlp.timeout === undefined || otlp.timeout <= otlp.interval, { path: ['timeout'], message: 'must not exceed interval (an export must end before the next one starts)' })
     .transform(({ timeout, ...otlp }) => ({ ...otlp, timeout: timeout ?? Math.min(10_000, otlp.interval) }))
     .optional(),
+  defaults: tenantDefaultsSchema.optional(),
+  // Read by src/config/load.ts, which adds the tenants of its files to `tenants`.
+  tenantsDir: z.string({ error: 'must be a directory path' }).min(1, 'must not be empty').optional()
+    .describe('A directory of tenant files (one YAML mapping per *.yml or *.yaml file), relative to the config file'),
+  sharding: shardingSchema.optional(),
   tenants: z
-    .array(tenantSchema, { error: (issue) => (issue.input === undefined ? 'is required: a list of tenants' : 'must be a list of tenants') })
+    .array(tenantSchema, {
+      error: (issue) => (issue.input === undefined ? 'is required: a list of tenants (or tenantsDir: a directory of tenant files)' : 'must be a list of tenants'),
+    })
     .min(1, 'must list at least one tenant')
     .superRefine((tenants, ctx) => {
       const seen = new Set<string>();
+      let managed = 0;
       tenants.forEach((tenant, index) => {
         if (seen.has(tenant.name)) ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `"${tenant.name}" is used twice; tenant names must be unique` });
         seen.add(tenant.name);
+        // msal-node keeps one managed identity source per process (the static ManagedIdentityClient.identitySource in
+        // node_modules/@azure/msal-node/src/client/ManagedIdentityClient.ts), and an identity gets tokens for its own directory.
+        if (tenant.managedIdentity !== undefined && ++managed === 2) {
+          ctx.addIssue({ code: 'custom', path: [index, 'managedIdentity'], message: 'only one tenant can sign in with a managed identity: an identity gets tokens for its own directory only' });
+        }
       });
     }),
 }).superRefine((config, ctx) => {
@@ -256,3 +326,4 @@ export const configSchema = z.strictObject({
 
 export type RawConfig = z.infer<typeof configSchema>;
 export type RawTenant = z.infer<typeof tenantSchema>;
+export type ShardingSettings = z.infer<typeof shardingSchema>;

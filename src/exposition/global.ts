@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, OTLP_EXPORTS } from '../model/metrics.js';
+import { BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, OTLP_EXPORTS, SHARD_INFO } from '../model/metrics.js';
+import type { Shard } from '../config/sharding.js';
 
 export interface GlobalMetrics {
   registry: Registry;
@@ -31,5 +32,14 @@ export function createGlobalMetrics(version: string): GlobalMetrics {
       reloadSuccessful.set(successful ? 1 : 0);
       if (successful) reloadSuccessTime.set(now.getTime() / 1_000);
     },
+  };
+}
+
+/** Registers m365_exporter_shard_info; the function it returns says which shard this replica exports. */
+export function registerShardInfo(registry: Registry): (shard: Shard) => void {
+  const gauge = new Gauge({ name: SHARD_INFO.name, help: SHARD_INFO.help, labelNames: SHARD_INFO.labels as string[], registers: [registry] });
+  return ({ shard, totalShards }) => {
+    gauge.reset();
+    gauge.set({ shard: String(shard), total_shards: String(totalShards) }, 1);
   };
 }

@@ -73,6 +73,14 @@ export const METRICS = {
   credentialExpiry: cached('m365_exporter_credential_expiry_timestamp_seconds', 'When the app credential expires (Unix time): the certificate\'s notAfter, or clientSecretExpiresAt from the config.', ['tenant', 'kind']),
 } as const satisfies Record<string, MetricDefinition>;
 
+/**
+ * Exporter-wide: which part of the fleet this replica exports (src/config/sharding.ts), as kube-state-metrics has
+ * kube_state_metrics_shard_ordinal and kube_state_metrics_total_shards; shard 0 of 1 when not sharded.
+ */
+export const SHARD_INFO: MetricDefinition = {
+  name: 'm365_exporter_shard_info', help: 'The shard of the fleet this replica exports (value 1): the tenants whose name hashes to shard of total_shards; shard 0 of 1 when not sharded.', type: 'gauge', labels: ['shard', 'total_shards'],
+};
+
 export const BUILD_INFO: MetricDefinition = {
   name: 'm365_exporter_build_info', help: 'Version of the exporter (value 1).', type: 'gauge', labels: ['version', 'nodejs_version'],
 };

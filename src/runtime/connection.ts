@@ -81,7 +81,7 @@ export class Connection {
     if (this.#tokenExpiry) out.add(METRICS.tokenExpiry, {}, this.#tokenExpiry.getTime() / 1_000);
     const credential = this.tenant.credential;
     if (credential.kind === 'certificate') out.add(METRICS.credentialExpiry, { kind: 'certificate' }, credential.notAfter.getTime() / 1_000);
-    else if (credential.expiresAt) out.add(METRICS.credentialExpiry, { kind: 'secret' }, credential.expiresAt.getTime() / 1_000);
+    else if (credential.kind === 'secret' && credential.expiresAt) out.add(METRICS.credentialExpiry, { kind: 'secret' }, credential.expiresAt.getTime() / 1_000);
   }
 
   /** What is left of the request budgets: changes with the clock, so it is written at every scrape. */

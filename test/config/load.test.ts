@@ -72,7 +72,7 @@ describe('config file', () => {
   });
 
   it.each([
-    ['no credential', tenantYaml(), 'tenants[0]: needs one credential: clientSecret, clientSecretFile or clientCertificateFile'],
+    ['no credential', tenantYaml(), 'tenants[0]: needs one credential: clientSecret, clientSecretFile, clientCertificateFile, clientAssertionFile or managedIdentity'],
     ['two credentials', tenantYaml('    clientSecret: a\n    clientSecretFile: b\n'), 'tenants[0]: has clientSecret and clientSecretFile; give exactly one credential'],
     ['unknown key', `${tenantYaml('    clientSecret: a\n')}scrapeInterval: 5s\n`, ': unknown field(s) "scrapeInterval"'],
     ['bad duration', `${tenantYaml('    clientSecret: a\n')}refresh:\n  health: 60\n`, 'refresh.health: 60 has no unit; write it as a duration such as 60s or 60m'],
@@ -92,7 +92,7 @@ describe('config file', () => {
     ['unknown collector', tenantYaml('    clientSecret: a\n    collectors: [health, incidents]\n'), 'tenants[0].collectors[1]: must be one of health, issues, messages, serviceActivity'],
     ['empty secret', tenantYaml("    clientSecret: ''\n"), 'tenants[0].clientSecret: must not be empty'],
     ['section not a mapping', `${tenantYaml('    clientSecret: a\n')}refresh: 5m\n`, 'refresh: must be a mapping of keys to values'],
-    ['tenants missing', 'listen: ":9877"\n', 'tenants: is required: a list of tenants'],
+    ['tenants missing', 'listen: ":9877"\n', 'tenants: is required: a list of tenants (or tenantsDir: a directory of tenant files)'],
     ['OTLP over gRPC', `${tenantYaml('    clientSecret: a\n')}otlp:\n  endpoint: http://collector:4318/v1/metrics\n  protocol: grpc\n`, 'otlp.protocol: must be http/protobuf or http/json (OTLP over HTTP; gRPC is not supported)'],
   ])('%s: names the file and the field', (_case, yaml, expected) => {
     const path = file(`bad-${_case.replace(/ /g, '-')}.yml`, yaml);
@@ -162,7 +162,7 @@ describe('environment configuration', () => {
 
   it('names the variable that is wrong', () => {
     expect(errorOf(() => loadConfigFromEnv({ M365_TENANT_ID: TENANT_ID, M365_CLIENT_SECRET: 's' }))).toBe('environment: M365_CLIENT_ID: is required: the application (client) GUID of the app registration');
-    expect(errorOf(() => loadConfigFromEnv({ M365_TENANT_ID: TENANT_ID, M365_CLIENT_ID: CLIENT_ID }))).toBe('environment: M365_* tenant settings: needs one credential: clientSecret, clientSecretFile or clientCertificateFile');
+    expect(errorOf(() => loadConfigFromEnv({ M365_TENANT_ID: TENANT_ID, M365_CLIENT_ID: CLIENT_ID }))).toBe('environment: M365_* tenant settings: needs one credential: clientSecret, clientSecretFile, clientCertificateFile, clientAssertionFile or managedIdentity');
     expect(errorOf(() => loadConfigFromEnv({ M365_TENANT_ID: TENANT_ID, M365_CLIENT_ID: CLIENT_ID, M365_CLIENT_SECRET: 's', M365_GRAPH_ENDPOINT: 'ftp://x' }))).toBe('environment: M365_GRAPH_ENDPOINT: must be an https:// URL');
   });
 });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +8,15 @@ import { ConfidentialClientApplication } from '@azure/msal-node';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type SimTenantSpec, type Simulator } from '../../simulator/index.js';
+import { signRs256, testIssuer } from '../helpers/issuer.js';
 import { graph, requestToken, TENANT, trustingNetworkClient } from './helpers.js';
 
 const CERT_TENANT: SimTenantSpec = { tenantId: '22222222-2222-4333-8444-555555555555', clientId: 'cert-app-0000-4ccc-8ddd-eeeeeeeeeeee' };
+const issuer = testIssuer();
+const FEDERATED_TENANT: SimTenantSpec = {
+  tenantId: '33333333-2222-4333-8444-555555555555', clientId: 'fed-app0-0000-4ccc-8ddd-eeeeeeeeeeee', federatedCredentials: [issuer.federatedCredential()],
+  managedIdentities: [{ clientId: 'mi-sys00-0000-4ccc-8ddd-eeeeeeeeeeee', system: true }, { clientId: 'mi-user0-0000-4ccc-8ddd-eeeeeeeeeeee' }],
+};
 let sim: Simulator;
 let certKeyPem: string;
 let certPem: string;
@@ -19,7 +25,7 @@ beforeAll(async () => {
   const cert = await generate([{ name: 'commonName', value: 'exporter-client' }], { keySize: 2048, algorithm: 'sha256' });
   certPem = cert.cert;
   certKeyPem = cert.private;
-  sim = await startSimulator({ tenants: [TENANT, { ...CERT_TENANT, certificatePem: certPem }] });
+  sim = await startSimulator({ tenants: [TENANT, { ...CERT_TENANT, certificatePem: certPem }, FEDERATED_TENANT] });
 });
 afterAll(() => sim.stop());
 
@@ -131,5 +137,70 @@ describe('Entra emulation with msal-node', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('workload identity federation', () => {
+  const form = (assertion: string) => ({
+    grant_type: 'client_credentials', client_id: FEDERATED_TENANT.clientId, scope: 'https://graph.microsoft.com/.default',
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion,
+  });
+  const codeOf = async (assertion: string) => {
+    const res = await requestToken(sim, form(assertion), FEDERATED_TENANT.tenantId);
+    return [res.status, res.json().error_codes?.[0] ?? 'granted'];
+  };
+
+  it('exchanges a token of a trusted issuer through msal-node for an app token Graph accepts', async () => {
+    const app = new ConfidentialClientApplication({
+      auth: { clientId: FEDERATED_TENANT.clientId, authority: `${sim.url}/${FEDERATED_TENANT.tenantId}`, knownAuthorities: [host()], clientAssertion: async () => issuer.token() },
+      system: { networkClient: trustingNetworkClient(sim) },
+    });
+    const result = await app.acquireTokenByClientCredential({ scopes: ['https://graph.microsoft.com/.default'] });
+    expect((await graph(sim, result!.accessToken, 'healthOverviews')).status).toBe(200);
+    expect(JSON.parse(Buffer.from(result!.accessToken.split('.')[1]!, 'base64url').toString())).toMatchObject({ appid: FEDERATED_TENANT.clientId, appidacr: '2' });
+  });
+
+  it('refuses what Entra ID refuses: another subject, issuer or audience (AADSTS70021), a foreign key (700027), an expired token (700024)', async () => {
+    expect(await codeOf(issuer.token())).toEqual([200, 'granted']);
+    expect(await codeOf(issuer.token({ sub: 'system:serviceaccount:default:default' }))).toEqual([400, 70021]);
+    expect(await codeOf(issuer.token({ iss: 'https://oidc.other.example/' }))).toEqual([400, 70021]);
+    expect(await codeOf(issuer.token({ aud: 'api://SomethingElse' }))).toEqual([400, 70021]);
+    const intruder = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    expect(await codeOf(signRs256(intruder, { iss: issuer.url, sub: issuer.subject, aud: 'api://AzureADTokenExchange', exp: Date.now() / 1000 + 600 }))).toEqual([401, 700027]);
+    expect(await codeOf(issuer.token({ exp: Math.floor(Date.now() / 1000) - 3_600 }))).toEqual([401, 700024]);
+    const refused = await requestToken(sim, form(issuer.token({ sub: 'system:serviceaccount:default:default' })), FEDERATED_TENANT.tenantId);
+    expect(refused.json().error_description).toMatch(/^AADSTS70021: No matching federated identity record found for presented assertion\. Assertion Issuer: 'https:\/\/oidc\.cluster\.example\/[^']+'\. Assertion Subject: 'system:serviceaccount:default:default'\. Assertion Audience: 'api:\/\/AzureADTokenExchange'\./);
+  });
+});
+
+describe('managed identity endpoint (App Service protocol)', () => {
+  // Plain HTTP on the loopback, as App Service's endpoint.
+  const ask = async (query: string, header: string | null = sim.managedIdentity.header) => {
+    const res = await fetch(`${sim.managedIdentity.endpoint}?${query}`, { headers: header === null ? {} : { 'X-IDENTITY-HEADER': header } });
+    const text = await res.text();
+    return { status: res.status, json: () => JSON.parse(text) };
+  };
+
+  it('issues Graph tokens for the system-assigned identity and a user-assigned one by client id', async () => {
+    const tenant = sim.tenant(FEDERATED_TENANT.tenantId);
+    const before = tenant.tokenRequests;
+    for (const [query, appid] of [['', 'mi-sys00-0000-4ccc-8ddd-eeeeeeeeeeee'], ['&client_id=mi-user0-0000-4ccc-8ddd-eeeeeeeeeeee', 'mi-user0-0000-4ccc-8ddd-eeeeeeeeeeee']]) {
+      const res = await ask(`api-version=2019-08-01&resource=https://graph.microsoft.com${query}`);
+      expect(res.status).toBe(200);
+      const body = res.json();
+      expect(body).toMatchObject({ token_type: 'Bearer', resource: 'https://graph.microsoft.com', client_id: appid, expires_on: expect.stringMatching(/^\d+$/) });
+      expect(JSON.parse(Buffer.from(body.access_token.split('.')[1], 'base64url').toString())).toMatchObject({ appid, tid: FEDERATED_TENANT.tenantId });
+      expect((await graph(sim, body.access_token, 'issues')).status).toBe(200);
+    }
+    expect(tenant.tokenRequests - before).toBe(2);
+  });
+
+  it('refuses a missing or wrong header, an unknown identity, another API version', async () => {
+    const graphResource = 'api-version=2019-08-01&resource=https://graph.microsoft.com';
+    expect((await ask(graphResource, null)).status).toBe(401);
+    expect((await ask(graphResource, 'guess')).status).toBe(401);
+    const unknown = await ask(`${graphResource}&client_id=00000000-0000-0000-0000-000000000000`);
+    expect([unknown.status, unknown.json().message]).toEqual([400, 'No User Assigned or Delegated Managed Identity found for specified ClientId/ResourceId/PrincipalId.']);
+    expect((await ask('api-version=2018-02-01&resource=https://graph.microsoft.com')).status).toBe(400);
   });
 });
