@@ -1,13 +1,14 @@
 /**
  * Shared pieces of every dashboard: the datasource and tenant variables, label selectors, status colours and
- * Microsoft 365 admin center links. Selectors live here only, so a deployment that renames the scrape job edits
- * one line.
+ * Microsoft 365 admin center links. The job selector comes from alerts/src/config.ts, the one place the rules read it
+ * from too.
  */
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import { SERVICE_HEALTH_STATUSES, isOperational } from '../../src/graph/enums.js';
+import { MONITORING } from '../../alerts/src/config.js';
 
 /** A dashboard the generator writes to `dashboards/<file>`. Each file in `dashboards/src/dashboards/` default-exports one. */
 export interface DashboardDefinition {
@@ -19,8 +20,8 @@ export interface DashboardDefinition {
 /** Every panel queries the datasource chosen in the `datasource` variable; no datasource uid is hard-coded. */
 export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
 
-/** The scrape job of the exporter; the alert rules use the same selector. */
-export const JOB = 'job="m365-health-exporter"';
+/** The scrape job of the exporter, as the alert rules select it. */
+export const JOB = MONITORING.jobSelector;
 /** Every M365 metric is filtered by the tenant variable (multi-select, "All" = `.*`). */
 export const TENANT = 'tenant=~"$tenant"';
 

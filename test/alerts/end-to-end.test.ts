@@ -18,6 +18,7 @@ import { tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.j
 import { startAlertmanager, startPrometheus, writeTemp, type RunningBinary, type PromVector } from '../helpers/binaries.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { SERVICE_ACTIVITY_FUNCTIONS } from '../../src/model/serviceActivityFunctions.js';
+import { runbookUrl } from '../../alerts/src/config.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.js';
 
@@ -129,7 +130,7 @@ describe('alerts and dashboards against real Prometheus and Alertmanager', () =>
     console.info(`incident open → pager webhook: ${paged!.receivedAt - openedAt} ms`);
     expect(paged!.labels).toMatchObject({ severity: 'critical', tenant: 'contoso', service_id: 'Exchange' });
     expect(paged!.annotations.description).toContain(`${incident} "Users cannot access their mailbox"`);
-    expect(paged!.annotations.runbook_url).toBe('docs/runbook.md#m365serviceinterruption');
+    expect(paged!.annotations.runbook_url).toBe(runbookUrl('M365ServiceInterruption'));
 
     const [chat] = await waitFor('the incident degradation at the chat webhook', () => {
       const found = webhook.find('/chat', 'firing', { alertname: 'M365ServiceDegradedByIncident', service_id: 'microsoftteams' });
