@@ -15,7 +15,7 @@ import { parse, stringify } from 'yaml';
 import type { SimTenant } from '../../simulator/index.js';
 import { panelQueries, dashboardFiles, type PanelQuery } from '../helpers/dashboards.js';
 import { tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
-import { startAlertmanager, startPrometheus, writeTemp, type RunningBinary, type PromVector } from '../helpers/binaries.js';
+import { alertmanagerConfigFor, startAlertmanager, startPrometheus, writeTemp, type RunningBinary, type PromVector } from '../helpers/binaries.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { SERVICE_ACTIVITY_FUNCTIONS } from '../../src/model/serviceActivityFunctions.js';
 import { runbookUrl } from '../../alerts/src/config.js';
@@ -26,7 +26,6 @@ import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.j
 const EVERY_FUNCTION = ['all', ...SERVICE_ACTIVITY_FUNCTIONS.filter((f) => f.learnOnly).map((f) => f.name)];
 
 const RULES = new URL('../../alerts/m365-rules.yml', import.meta.url);
-const ALERTMANAGER = new URL('../../alerts/alertmanager.yml', import.meta.url);
 const TENANT = { tenantId: '5e1f0000-0000-4000-8000-00000000e2e1', clientId: 'c11e0000-0000-4000-8000-00000000e2e1', clientSecret: 'e2e-secret' };
 const DAY_MS = 86_400_000;
 
@@ -51,16 +50,6 @@ function rulesWithoutFor(): string {
   return writeTemp('m365-rules.yml', stringify(rules));
 }
 
-function alertmanagerFor(webhook: WebhookReceiver): string {
-  const config = parse(readFileSync(ALERTMANAGER, 'utf8')) as {
-    route: Record<string, unknown>;
-    receivers: Array<{ name: string; webhook_configs: Array<{ url: string }> }>;
-  };
-  Object.assign(config.route, { group_wait: '0s', group_interval: '1s', repeat_interval: '1h' });
-  for (const receiver of config.receivers) for (const hook of receiver.webhook_configs) hook.url = `${webhook.url}/${receiver.name}`;
-  return writeTemp('alertmanager.yml', stringify(config));
-}
-
 describe('alerts and dashboards against real Prometheus and Alertmanager', () => {
   let stack: Stack;
   let tenant: SimTenant;
@@ -72,7 +61,7 @@ describe('alerts and dashboards against real Prometheus and Alertmanager', () =>
 
   beforeAll(async () => {
     webhook = await startWebhookReceiver();
-    alertmanager = await startAlertmanager(alertmanagerFor(webhook));
+    alertmanager = await startAlertmanager(alertmanagerConfigFor(webhook));
     stack = await startStack({
       // Late data settles after 1s (the exporter's settleDelay below), so buckets are final as soon as they end.
       simulator: { tenants: [TENANT], serviceActivitySettleSeconds: 1 },

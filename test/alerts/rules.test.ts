@@ -65,8 +65,9 @@ describe('alerts/m365-rules.yml', () => {
     const runbook = readFileSync(`${ROOT}docs/runbook.md`, 'utf8');
     const anchors = new Set([...runbook.matchAll(/^## (\S+)/gm)].map((m) => m[1]!.toLowerCase()));
     for (const rule of alerts) {
-      // info: configuration gaps (a Monitoring API function Graph refuses), routed to chat once a day.
-      expect(['critical', 'warning', 'info'], rule.alert).toContain(rule.labels?.severity);
+      // info: configuration gaps (a Monitoring API function Graph refuses), routed to chat once a day; none: inhibition
+      // only (M365TenantNotExported), routed nowhere.
+      expect(['critical', 'warning', 'info', 'none'], rule.alert).toContain(rule.labels?.severity);
       expect(rule.annotations?.summary, rule.alert).toBeTruthy();
       expect(rule.annotations?.description, rule.alert).toBeTruthy();
       expect(rule.annotations?.runbook_url).toBe(runbookUrl(rule.alert!));
@@ -96,9 +97,17 @@ describe('alerts/alertmanager.yml', () => {
     expect(routed('critical')).toBe('pager');
     expect(routed('warning')).toBe('chat');
     expect(routed('info')).toBe('chat');
+    expect(routed('none')).toBe('inhibition-only');
+    expect(parse(readFileSync(`${ROOT}alerts/alertmanager.yml`, 'utf8')).receivers.find((r: { name: string }) => r.name === 'inhibition-only')).toEqual({ name: 'inhibition-only' });
   });
 
-  it('holds serviceActivity anomalies while their telemetry is stale or the exporter cannot refresh it', () => {
+  it('inhibits per tenant: no exporter, shard or replica down mutes the alerts of tenants it did not export', () => {
+    const config = parse(readFileSync(`${ROOT}alerts/alertmanager.yml`, 'utf8')) as { inhibit_rules: Array<{ source_matchers: string[]; equal?: string[] }> };
+    for (const rule of config.inhibit_rules) expect(rule.equal ?? [], rule.source_matchers.join()).toContain('tenant');
+    expect(config.inhibit_rules.some((rule) => rule.source_matchers.includes('alertname="M365ExporterDown"'))).toBe(false);
+  });
+
+  it('holds serviceActivity anomalies while their telemetry is stale, the exporter cannot refresh it or no exporter exports the tenant', () => {
     const config = parse(readFileSync(`${ROOT}alerts/alertmanager.yml`, 'utf8')) as { inhibit_rules: Array<{ source_matchers: string[]; target_matchers: string[]; equal?: string[] }> };
     const anomalies = ['M365MfaSignInSuccessDrop', 'M365ServiceActivityCountDrop', 'M365ExchangeConnectivityDrop', 'M365TeamsAudioQualityDrop'];
     const inhibitedBy = (source: string[], target: string) => config.inhibit_rules.some((rule) =>
@@ -107,7 +116,7 @@ describe('alerts/alertmanager.yml', () => {
     for (const alert of anomalies) {
       expect(inhibitedBy(['alertname="M365ServiceActivityStale"'], alert), alert).toBe(true);
       expect(inhibitedBy(['alertname="M365DataStale"', 'collector="serviceActivity"'], alert), alert).toBe(true);
-      expect(inhibitedBy(['alertname="M365ExporterDown"'], alert), alert).toBe(true);
+      expect(inhibitedBy(['alertname="M365TenantNotExported"'], alert), alert).toBe(true);
       expect(alerts.some((a) => a.alert === alert), `${alert} exists in the rules`).toBe(true);
     }
   });

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
@@ -82,6 +82,20 @@ export async function startAlertmanager(configFile: string): Promise<RunningBina
     `--config.file=${configFile}`, `--storage.path=${dir}`, `--web.listen-address=127.0.0.1:${port}`,
     '--cluster.listen-address=', '--log.level=warn',
   ], '/-/ready');
+}
+
+/**
+ * A copy of alerts/alertmanager.yml that keeps routes, grouping and inhibitions, points every receiver with webhooks at
+ * `<webhook>/<receiver name>` and sends at once (group_wait 0s, group_interval 1s). Returns the file's path.
+ */
+export function alertmanagerConfigFor(webhook: { url: string }): string {
+  const config = parse(readFileSync(new URL('../../alerts/alertmanager.yml', import.meta.url), 'utf8')) as {
+    route: Record<string, unknown>;
+    receivers: Array<{ name: string; webhook_configs?: Array<{ url: string }> }>;
+  };
+  Object.assign(config.route, { group_wait: '0s', group_interval: '1s', repeat_interval: '1h' });
+  for (const receiver of config.receivers) for (const hook of receiver.webhook_configs ?? []) hook.url = `${webhook.url}/${receiver.name}`;
+  return writeTemp('alertmanager.yml', stringify(config));
 }
 
 export function writeTemp(name: string, text: string): string {
