@@ -9,13 +9,11 @@
  * promtool unit tests in alerts/tests/. Likewise the Alertmanager copy keeps routes, grouping and inhibitions and
  * only points the receivers at the local webhook and shortens group_wait/group_interval.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import type { SimTenant } from '../../simulator/index.js';
 import { panelQueries, dashboardFiles, type PanelQuery } from '../helpers/dashboards.js';
 import { tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
-import { alertmanagerConfigFor, startAlertmanager, startPrometheus, writeTemp, type RunningBinary, type PromVector } from '../helpers/binaries.js';
+import { alertmanagerConfigFor, rulesWithoutFor, startAlertmanager, startPrometheus, type RunningBinary, type PromVector } from '../helpers/binaries.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { SERVICE_ACTIVITY_FUNCTIONS } from '../../src/model/serviceActivityFunctions.js';
 import { runbookUrl } from '../../alerts/src/config.js';
@@ -25,7 +23,6 @@ import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.j
 /** `all` leaves out the two functions Graph's metadata lacks; naming them reads them too (the simulator knows them). */
 const EVERY_FUNCTION = ['all', ...SERVICE_ACTIVITY_FUNCTIONS.filter((f) => f.learnOnly).map((f) => f.name)];
 
-const RULES = new URL('../../alerts/m365-rules.yml', import.meta.url);
 const TENANT = { tenantId: '5e1f0000-0000-4000-8000-00000000e2e1', clientId: 'c11e0000-0000-4000-8000-00000000e2e1', clientSecret: 'e2e-secret' };
 const DAY_MS = 86_400_000;
 
@@ -41,14 +38,6 @@ const EMPTY_ALLOWED: Record<string, string> = {
 
 /** Refused by the simulator (403): the exporter disables it and M365ServiceActivityFunctionDisabled names the permission. */
 const DENIED_FUNCTION = 'getMetricsForAgentIdAutonomousSignInFailure';
-
-interface RuleFile { groups: Array<{ name: string; rules: Array<{ alert?: string; for?: string }> }> }
-
-function rulesWithoutFor(): string {
-  const rules = parse(readFileSync(RULES, 'utf8')) as RuleFile;
-  for (const group of rules.groups) for (const rule of group.rules) if (rule.alert) rule.for = '0s';
-  return writeTemp('m365-rules.yml', stringify(rules));
-}
 
 describe('alerts and dashboards against real Prometheus and Alertmanager', () => {
   let stack: Stack;
