@@ -86,14 +86,14 @@ export async function startAlertmanager(configFile: string): Promise<RunningBina
 
 /**
  * A copy of alerts/alertmanager.yml that keeps routes, grouping and inhibitions, points every receiver with webhooks at
- * `<webhook>/<receiver name>` and sends at once (group_wait 0s, group_interval 1s). Returns the file's path.
+ * `<webhook>/<receiver name>` and sends at once (group_wait 0s unless given, group_interval 1s). Returns the file's path.
  */
-export function alertmanagerConfigFor(webhook: { url: string }): string {
+export function alertmanagerConfigFor(webhook: { url: string }, groupWait = '0s'): string {
   const config = parse(readFileSync(new URL('../../alerts/alertmanager.yml', import.meta.url), 'utf8')) as {
     route: Record<string, unknown>;
     receivers: Array<{ name: string; webhook_configs?: Array<{ url: string }> }>;
   };
-  Object.assign(config.route, { group_wait: '0s', group_interval: '1s', repeat_interval: '1h' });
+  Object.assign(config.route, { group_wait: groupWait, group_interval: '1s', repeat_interval: '1h' });
   for (const receiver of config.receivers) for (const hook of receiver.webhook_configs ?? []) hook.url = `${webhook.url}/${receiver.name}`;
   return writeTemp('alertmanager.yml', stringify(config));
 }
