@@ -1,13 +1,14 @@
 /**
  * Shared pieces of every dashboard: the datasource and tenant variables, label selectors, status colours and
- * Microsoft 365 admin center links. Selectors live here only, so a deployment that renames the scrape job edits
- * one line.
+ * Microsoft 365 admin center links. The job selector comes from alerts/src/config.ts, the one place the rules read it
+ * from too.
  */
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import { SERVICE_HEALTH_STATUSES, isOperational } from '../../src/graph/enums.js';
+import { MONITORING } from '../../alerts/src/config.js';
 
 /** A dashboard the generator writes to `dashboards/<file>`. Each file in `dashboards/src/dashboards/` default-exports one. */
 export interface DashboardDefinition {
@@ -19,10 +20,23 @@ export interface DashboardDefinition {
 /** Every panel queries the datasource chosen in the `datasource` variable; no datasource uid is hard-coded. */
 export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
 
-/** The scrape job of the exporter; the alert rules use the same selector. */
-export const JOB = 'job="m365-health-exporter"';
+/** The scrape job of the exporter, as the alert rules select it. */
+export const JOB = MONITORING.jobSelector;
 /** Every M365 metric is filtered by the tenant variable (multi-select, "All" = `.*`). */
 export const TENANT = 'tenant=~"$tenant"';
+
+/*
+ * Several exporters may export the same tenant (the replicas of an HA pair), so Prometheus may hold a series twice,
+ * differing in `instance` only. Tenant dashboards read data through `max by (<the series' own labels>)` before they
+ * count, sum or list it, and join on a side made unique per join key (`one`), so two copies neither double a number
+ * nor break a join; the exporter dashboard shows each exporter (instance) on its own. test/alerts/ha-pair.test.ts
+ * holds every query to that.
+ */
+
+/** One series per value of `by` (the first of several copies): the unique side of a `group_left` join. */
+export function one(by: string, expr: string): string {
+  return `topk by (${by}) (1, ${expr})`;
+}
 
 export const ADMIN_CENTER_ISSUE_URL = 'https://admin.microsoft.com/Adminportal/Home#/servicehealth/:/alerts/';
 export const ADMIN_CENTER_MESSAGE_URL = 'https://admin.microsoft.com/Adminportal/Home#/MessageCenter/:/messages/';
@@ -135,18 +149,22 @@ export function messageLink(): dashboard.DynamicConfigValue {
   return { id: 'links', value: [{ title: 'Open ${__value.raw} in the message center', url: `${ADMIN_CENTER_MESSAGE_URL}\${__value.raw}`, targetBlank: true }] };
 }
 
-/** Table transformations: merge the instant queries on their labels, then hide, rename and order columns. */
+/**
+ * Table transformations: merge the instant queries on their labels, then hide, rename and order columns. `job` and
+ * `instance` are hidden unless renamed (the exporter dashboard names the exporter of each row).
+ */
 export function mergeAndOrganize(renameByName: Record<string, string>, exclude: string[] = ['Time', 'job', 'instance']): dashboard.DataTransformerConfig[] {
   const indexByName = Object.fromEntries(Object.keys(renameByName).map((name, index) => [name, index]));
+  const hidden = exclude.filter((name) => !(name in renameByName));
   return [
     { id: 'merge', options: {} },
-    { id: 'organize', options: { excludeByName: Object.fromEntries(exclude.map((name) => [name, true])), indexByName, renameByName } },
+    { id: 'organize', options: { excludeByName: Object.fromEntries(hidden.map((name) => [name, true])), indexByName, renameByName } },
   ];
 }
 
 /** Series whose status is current, with the service display name, labelled `<service name> · <status>`. */
 export function currentStatusExpr(by: string): string {
-  return `max by (${by}) ((m365_service_status{${TENANT}} == 1) * on (tenant, service_id) group_left (service_name) m365_service_info{${TENANT}})`;
+  return `max by (${by}) ((m365_service_status{${TENANT}} == 1) * on (tenant, service_id) group_left (service_name) ${one('tenant, service_id', `m365_service_info{${TENANT}}`)})`;
 }
 
 export function sortBy(displayName: string, desc: boolean): common.TableSortByFieldStateBuilder {

@@ -9,23 +9,20 @@
  * promtool unit tests in alerts/tests/. Likewise the Alertmanager copy keeps routes, grouping and inhibitions and
  * only points the receivers at the local webhook and shortens group_wait/group_interval.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import type { SimTenant } from '../../simulator/index.js';
 import { panelQueries, dashboardFiles, type PanelQuery } from '../helpers/dashboards.js';
 import { tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
-import { startAlertmanager, startPrometheus, writeTemp, type RunningBinary, type PromVector } from '../helpers/binaries.js';
+import { alertmanagerConfigFor, rulesWithoutFor, startAlertmanager, startPrometheus, type RunningBinary, type PromVector } from '../helpers/binaries.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { SERVICE_ACTIVITY_FUNCTIONS } from '../../src/model/serviceActivityFunctions.js';
+import { runbookUrl } from '../../alerts/src/config.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.js';
 
 /** `all` leaves out the two functions Graph's metadata lacks; naming them reads them too (the simulator knows them). */
 const EVERY_FUNCTION = ['all', ...SERVICE_ACTIVITY_FUNCTIONS.filter((f) => f.learnOnly).map((f) => f.name)];
 
-const RULES = new URL('../../alerts/m365-rules.yml', import.meta.url);
-const ALERTMANAGER = new URL('../../alerts/alertmanager.yml', import.meta.url);
 const TENANT = { tenantId: '5e1f0000-0000-4000-8000-00000000e2e1', clientId: 'c11e0000-0000-4000-8000-00000000e2e1', clientSecret: 'e2e-secret' };
 const DAY_MS = 86_400_000;
 
@@ -42,24 +39,6 @@ const EMPTY_ALLOWED: Record<string, string> = {
 /** Refused by the simulator (403): the exporter disables it and M365ServiceActivityFunctionDisabled names the permission. */
 const DENIED_FUNCTION = 'getMetricsForAgentIdAutonomousSignInFailure';
 
-interface RuleFile { groups: Array<{ name: string; rules: Array<{ alert?: string; for?: string }> }> }
-
-function rulesWithoutFor(): string {
-  const rules = parse(readFileSync(RULES, 'utf8')) as RuleFile;
-  for (const group of rules.groups) for (const rule of group.rules) if (rule.alert) rule.for = '0s';
-  return writeTemp('m365-rules.yml', stringify(rules));
-}
-
-function alertmanagerFor(webhook: WebhookReceiver): string {
-  const config = parse(readFileSync(ALERTMANAGER, 'utf8')) as {
-    route: Record<string, unknown>;
-    receivers: Array<{ name: string; webhook_configs: Array<{ url: string }> }>;
-  };
-  Object.assign(config.route, { group_wait: '0s', group_interval: '1s', repeat_interval: '1h' });
-  for (const receiver of config.receivers) for (const hook of receiver.webhook_configs) hook.url = `${webhook.url}/${receiver.name}`;
-  return writeTemp('alertmanager.yml', stringify(config));
-}
-
 describe('alerts and dashboards against real Prometheus and Alertmanager', () => {
   let stack: Stack;
   let tenant: SimTenant;
@@ -71,7 +50,7 @@ describe('alerts and dashboards against real Prometheus and Alertmanager', () =>
 
   beforeAll(async () => {
     webhook = await startWebhookReceiver();
-    alertmanager = await startAlertmanager(alertmanagerFor(webhook));
+    alertmanager = await startAlertmanager(alertmanagerConfigFor(webhook));
     stack = await startStack({
       // Late data settles after 1s (the exporter's settleDelay below), so buckets are final as soon as they end.
       simulator: { tenants: [TENANT], serviceActivitySettleSeconds: 1 },
@@ -129,7 +108,7 @@ describe('alerts and dashboards against real Prometheus and Alertmanager', () =>
     console.info(`incident open → pager webhook: ${paged!.receivedAt - openedAt} ms`);
     expect(paged!.labels).toMatchObject({ severity: 'critical', tenant: 'contoso', service_id: 'Exchange' });
     expect(paged!.annotations.description).toContain(`${incident} "Users cannot access their mailbox"`);
-    expect(paged!.annotations.runbook_url).toBe('docs/runbook.md#m365serviceinterruption');
+    expect(paged!.annotations.runbook_url).toBe(runbookUrl('M365ServiceInterruption'));
 
     const [chat] = await waitFor('the incident degradation at the chat webhook', () => {
       const found = webhook.find('/chat', 'firing', { alertname: 'M365ServiceDegradedByIncident', service_id: 'microsoftteams' });

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
@@ -40,9 +40,9 @@ async function run(name: string, command: string, args: (port: number, dir: stri
 }
 
 export interface PrometheusOptions {
-  /** host:port targets with their metrics path. */
+  /** host:port targets (several: one job scraping several instances) with their metrics path. */
   /** `settings`: more of the scrape config, such as scheme, tls_config, basic_auth. */
-  scrape: Array<{ job: string; target: string; path?: string; params?: Record<string, string[]>; settings?: Record<string, unknown> }>;
+  scrape: Array<{ job: string; target: string | string[]; path?: string; params?: Record<string, string[]>; settings?: Record<string, unknown> }>;
   scrapeInterval?: string;
   evaluationInterval?: string;
   ruleFiles?: string[];
@@ -58,7 +58,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     rule_files: options.ruleFiles ?? [],
     ...(options.alertmanager ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [options.alertmanager] }] }] } } : {}),
     scrape_configs: options.scrape.map((s) => ({
-      job_name: s.job, metrics_path: s.path ?? '/metrics', ...(s.params ? { params: s.params } : {}), ...s.settings, static_configs: [{ targets: [s.target] }],
+      job_name: s.job, metrics_path: s.path ?? '/metrics', ...(s.params ? { params: s.params } : {}), ...s.settings, static_configs: [{ targets: [s.target].flat() }],
     })),
   };
   const running = await run('prometheus', 'prometheus', (port, dir) => {
@@ -84,6 +84,30 @@ export async function startAlertmanager(configFile: string): Promise<RunningBina
     `--config.file=${configFile}`, `--storage.path=${dir}`, `--web.listen-address=127.0.0.1:${port}`,
     '--cluster.listen-address=', '--log.level=warn',
   ], '/-/ready');
+}
+
+/**
+ * A copy of alerts/alertmanager.yml that keeps routes, grouping and inhibitions, points every receiver with webhooks at
+ * `<webhook>/<receiver name>` and sends at once (group_wait 0s unless given, group_interval 1s). Returns the file's path.
+ */
+export function alertmanagerConfigFor(webhook: { url: string }, groupWait = '0s'): string {
+  const config = parse(readFileSync(new URL('../../alerts/alertmanager.yml', import.meta.url), 'utf8')) as {
+    route: Record<string, unknown>;
+    receivers: Array<{ name: string; webhook_configs?: Array<{ url: string }> }>;
+  };
+  Object.assign(config.route, { group_wait: groupWait, group_interval: '1s', repeat_interval: '1h' });
+  for (const receiver of config.receivers) for (const hook of receiver.webhook_configs ?? []) hook.url = `${webhook.url}/${receiver.name}`;
+  return writeTemp('alertmanager.yml', stringify(config));
+}
+
+/**
+ * A copy of alerts/m365-rules.yml with every alert's `for` set to 0s (expressions and thresholds unchanged), for tests
+ * that cannot wait minutes; the promtool unit tests cover the real `for` values. Returns the file's path.
+ */
+export function rulesWithoutFor(): string {
+  const rules = parse(readFileSync(new URL('../../alerts/m365-rules.yml', import.meta.url), 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string; for?: string }> }> };
+  for (const group of rules.groups) for (const rule of group.rules) if (rule.alert) rule.for = '0s';
+  return writeTemp('m365-rules.yml', stringify(rules));
 }
 
 export function writeTemp(name: string, text: string): string {

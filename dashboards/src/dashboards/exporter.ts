@@ -1,4 +1,8 @@
-/** Exporter self-monitoring: is the data fresh, how does Graph answer, will authentication keep working. */
+/**
+ * Exporter self-monitoring: is the data fresh, how does Graph answer, will authentication keep working. About the
+ * exporters themselves, so with several (shards, HA pairs) the per-exporter panels show each `instance`; what the
+ * exporters sent to Graph is summed, as Graph counts it.
+ */
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
@@ -32,11 +36,11 @@ const definition: DashboardDefinition = {
       .withPanel(
         new table.PanelBuilder()
           .title('Collector status')
-          .description('Per tenant and collector: result of the last refresh, age of the last successful one, duration of the last refresh.')
+          .description('Per exporter, tenant and collector: result of the last refresh, age of the last successful one, duration of the last refresh.')
           .withTarget(query(`m365_exporter_collector_success{${TENANT}}`, { table: true, refId: 'success' }))
           .withTarget(query(`time() - m365_exporter_collector_last_success_timestamp_seconds{${TENANT}}`, { table: true, refId: 'age' }))
           .withTarget(query(`m365_exporter_collector_duration_seconds{${TENANT}}`, { table: true, refId: 'duration' }))
-          .transformations(mergeAndOrganize({ tenant: 'Tenant', collector: 'Collector', 'Value #success': 'Last refresh', 'Value #age': 'Data age', 'Value #duration': 'Duration' }))
+          .transformations(mergeAndOrganize({ instance: 'Exporter', tenant: 'Tenant', collector: 'Collector', 'Value #success': 'Last refresh', 'Value #age': 'Data age', 'Value #duration': 'Duration' }))
           .sortBy([sortBy('Last refresh', false)])
           .overrideByName('Last refresh', [
             { id: 'mappings', value: [{ type: 'value', options: { '1': { text: 'OK', color: 'green', index: 0 }, '0': { text: 'FAILED', color: 'red', index: 1 } } }] },
@@ -48,9 +52,9 @@ const definition: DashboardDefinition = {
           .span(18),
       )
       .withPanel(graph('Data age', 'Seconds since the last successful refresh of each collector (m365:collector_staleness_seconds). The M365DataStale alert fires above its threshold.', 's',
-        query(`m365:collector_staleness_seconds{${TENANT}}`, { legend: '{{tenant}} {{collector}}' })))
-      .withPanel(graph('Failed refreshes', 'Failed collector refreshes by reason.', 'none',
-        query(`sum by (tenant, collector, reason) (increase(m365_exporter_collector_errors_total{${TENANT}}[$__rate_interval]))`, { legend: '{{tenant}} {{collector}} {{reason}}' })))
+        query(`m365:collector_staleness_seconds{${TENANT}}`, { legend: '{{tenant}} {{collector}} ({{instance}})' })))
+      .withPanel(graph('Failed refreshes', 'Failed collector refreshes by exporter and reason.', 'none',
+        query(`sum by (instance, tenant, collector, reason) (increase(m365_exporter_collector_errors_total{${TENANT}}[$__rate_interval]))`, { legend: '{{tenant}} {{collector}} {{reason}} ({{instance}})' })))
       .withRow(new dashboard.RowBuilder('Microsoft Graph'))
       .withPanel(graph('Graph requests by endpoint', 'Requests per second to the service communications API, by endpoint and HTTP status code.', 'reqps',
         query(`sum by (endpoint, code) (rate(m365_exporter_graph_requests_total{${TENANT}}[$__rate_interval]))`, { legend: '{{endpoint}} {{code}}' })))
@@ -61,8 +65,8 @@ const definition: DashboardDefinition = {
         query(`histogram_quantile(0.5, sum by (endpoint, le) (rate(m365_exporter_graph_request_duration_seconds_bucket{${TENANT}}[$__rate_interval])))`, { legend: 'p50 {{endpoint}}', refId: 'p50' })))
       .withPanel(graph('Throttling', '429 Too Many Requests answers per second. The M365GraphThrottlingSustained alert fires when this stays above its threshold.', 'reqps',
         query(`sum by (tenant) (rate(m365_exporter_graph_throttled_total{${TENANT}}[$__rate_interval]))`, { legend: '{{tenant}}' })))
-      .withPanel(graph('Request budget left', 'Requests each tenant may still send in the sliding window before the exporter holds back (Graph allows 240/min and 800/h per app and tenant).', 'none',
-        query(`m365_exporter_graph_request_budget_remaining{${TENANT}}`, { legend: '{{tenant}} {{api}} per {{window}}' })))
+      .withPanel(graph('Request budget left', 'Requests each tenant may still send in the sliding window before the exporter holds back (Graph allows 240/min and 800/h per app and tenant). Each exporter counts its own requests: the two replicas of an HA pair spend the same Graph limit, each about half of it with the default intervals.', 'none',
+        query(`m365_exporter_graph_request_budget_remaining{${TENANT}}`, { legend: '{{tenant}} {{api}} per {{window}} ({{instance}})' })))
       .withRow(new dashboard.RowBuilder('Authentication'))
       .withPanel(graph('Token requests', 'Token requests to Microsoft Entra ID by result (cache hits excluded).', 'none',
         query(`sum by (tenant, result) (increase(m365_exporter_token_requests_total{${TENANT}}[$__rate_interval]))`, { legend: '{{tenant}} {{result}}' })))
@@ -71,7 +75,7 @@ const definition: DashboardDefinition = {
           .title('Token errors')
           .description('Tenants whose last token request failed, with the AADSTS code (AADSTS7000222: secret expired, AADSTS7000215: wrong secret, AADSTS700016: app not found).')
           .withTarget(query(`m365_exporter_token_error_info{${TENANT}}`, { table: true }))
-          .transformations(mergeAndOrganize({ tenant: 'Tenant', error_code: 'Error code' }, ['Time', 'job', 'instance', 'Value', '__name__']))
+          .transformations(mergeAndOrganize({ instance: 'Exporter', tenant: 'Tenant', error_code: 'Error code' }, ['Time', 'job', 'Value', '__name__']))
           .overrideByName('Error code', [{ id: 'custom.cellOptions', value: { type: 'color-background' } }, { id: 'color', value: { mode: 'fixed', fixedColor: 'red' } }])
           .noValue('No token errors')
           .height(8)
@@ -80,8 +84,8 @@ const definition: DashboardDefinition = {
       .withPanel(
         new table.PanelBuilder()
           .title('Credential and token expiry')
-          .description('Time left until the app credential (certificate notAfter, or clientSecretExpiresAt from the config) and the current access token expire.')
-          .withTarget(query(`m365_exporter_credential_expiry_timestamp_seconds{${TENANT}} - time()`, { table: true, refId: 'credential' }))
+          .description('Time left until the app credential (certificate notAfter, or clientSecretExpiresAt from the config) expires; with several exporters of a tenant, the one that expires first.')
+          .withTarget(query(`min by (tenant, kind) (m365_exporter_credential_expiry_timestamp_seconds{${TENANT}}) - time()`, { table: true, refId: 'credential' }))
           .transformations(mergeAndOrganize({ tenant: 'Tenant', kind: 'Credential', Value: 'Expires in' }))
           .sortBy([sortBy('Expires in', false)])
           .overrideByName('Expires in', [
@@ -93,8 +97,8 @@ const definition: DashboardDefinition = {
           .height(8)
           .span(12),
       )
-      .withPanel(graph('Access token lifetime left', 'Seconds until the cached access token expires; MSAL renews it before.', 's',
-        query(`m365_exporter_token_expiry_timestamp_seconds{${TENANT}} - time()`, { legend: '{{tenant}}' })))
+      .withPanel(graph('Access token lifetime left', 'Seconds until the cached access token of each exporter expires; MSAL renews it before.', 's',
+        query(`m365_exporter_token_expiry_timestamp_seconds{${TENANT}} - time()`, { legend: '{{tenant}} ({{instance}})' })))
       .build(),
 };
 

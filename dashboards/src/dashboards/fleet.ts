@@ -4,12 +4,14 @@ import * as bargauge from '@grafana/grafana-foundation-sdk/bargauge';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import {
-  TENANT, baseDashboard, mergeAndOrganize, query, sortBy, statusMappings, type DashboardDefinition,
+  TENANT, baseDashboard, mergeAndOrganize, one, query, sortBy, statusMappings, type DashboardDefinition,
 } from '../lib.js';
 
-/** Puts the current status label (state set) on a per-service series, so every table row shows it. */
+/** Puts the current status label (state set) on a per-service series, so every table row shows it, once. */
 const withStatus = (expr: string): string =>
-  `max by (tenant, service_id, status) (${expr} * on (tenant, service_id) group_left (status) (m365_service_status{${TENANT}} == 1))`;
+  `max by (tenant, service_id, status) (${expr} * on (tenant, service_id) group_left (status) ${one('tenant, service_id', `m365_service_status{${TENANT}} == 1`)})`;
+/** Whether each service works, once however many exporters export it. */
+const OPERATIONAL = `max by (tenant, service_id) (m365_service_operational{${TENANT}})`;
 
 const OK_FAILING: dashboard.ValueMapping[] = [{
   type: dashboard.MappingType.ValueToText,
@@ -30,7 +32,7 @@ const definition: DashboardDefinition = {
         new bargauge.PanelBuilder()
           .title('Services not operational per tenant')
           .description('Number of services per tenant whose status does not mean "works".')
-          .withTarget(query(`sort_desc(count by (tenant) (m365_service_operational{${TENANT}} == 0) or (0 * count by (tenant) (m365_service_operational{${TENANT}})))`, { legend: '{{tenant}}', table: false }).instant())
+          .withTarget(query(`sort_desc(count by (tenant) (${OPERATIONAL} == 0) or (0 * count by (tenant) (${OPERATIONAL})))`, { legend: '{{tenant}}', table: false }).instant())
           .unit('none')
           .decimals(0)
           .min(0)
@@ -46,10 +48,10 @@ const definition: DashboardDefinition = {
       .withPanel(
         new table.PanelBuilder()
           .title('Tenant collectors')
-          .description('Per tenant: whether every collector succeeded at its last refresh, and the age of the oldest successful refresh. Failing tenants first.')
+          .description('Per tenant: whether every collector (of every exporter of the tenant) succeeded at its last refresh, the age of the oldest successful refresh, and the failed refreshes of the exporter with the most. Failing tenants first.')
           .withTarget(query(`min by (tenant) (m365_exporter_collector_success{${TENANT}})`, { table: true, refId: 'success' }))
           .withTarget(query(`max by (tenant) (time() - m365_exporter_collector_last_success_timestamp_seconds{${TENANT}})`, { table: true, refId: 'age' }))
-          .withTarget(query(`sum by (tenant) (increase(m365_exporter_collector_errors_total{${TENANT}}[1h])) or (0 * min by (tenant) (m365_exporter_collector_success{${TENANT}}))`, { table: true, refId: 'errors' }))
+          .withTarget(query(`max by (tenant) (sum without (collector, reason) (increase(m365_exporter_collector_errors_total{${TENANT}}[1h]))) or (0 * min by (tenant) (m365_exporter_collector_success{${TENANT}}))`, { table: true, refId: 'errors' }))
           .transformations(mergeAndOrganize({ tenant: 'Tenant', 'Value #success': 'All collectors OK', 'Value #age': 'Oldest data', 'Value #errors': 'Failed refreshes (1h)' }))
           .sortBy([sortBy('All collectors OK', false)])
           .overrideByName('All collectors OK', [{ id: 'mappings', value: OK_FAILING }, { id: 'custom.cellOptions', value: { type: 'color-background' } }])

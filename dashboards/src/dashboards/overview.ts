@@ -5,18 +5,20 @@ import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import {
-  TENANT, attentionStat, baseDashboard, currentStatusExpr, issueLink, mergeAndOrganize, messageLink, query, sortBy, statusMappings, statusOverrides,
+  TENANT, attentionStat, baseDashboard, currentStatusExpr, issueLink, mergeAndOrganize, messageLink, one, query, sortBy, statusMappings, statusOverrides,
   lastValue, type DashboardDefinition,
 } from '../lib.js';
 
 const ISSUE_LABELS = 'service_id, classification, status, feature_group, title';
-/** Joins an issue-level series (tenant, issue_id) with the labels of its open issue. */
+/** Joins an issue-level series (tenant, issue_id) with the labels of its open issue; one row per issue. */
 const openIssue = (expr: string): string =>
-  `${expr} * on (tenant, issue_id) group_left (${ISSUE_LABELS}) m365_service_issue_info{${TENANT}, resolved="false"}`;
+  `max by (tenant, issue_id, ${ISSUE_LABELS}) (${expr} * on (tenant, issue_id) group_left (${ISSUE_LABELS}) ${one('tenant, issue_id', `m365_service_issue_info{${TENANT}, resolved="false"}`)})`;
+/** The deadline of each post needing action, once. */
+const ACTION_REQUIRED_BY = `max by (tenant, message_id, title) (m365_message_center_action_required_by_timestamp_seconds{${TENANT}})`;
 
 function countStat(title: string, classification: string, color: string): stat.PanelBuilder {
   return attentionStat(title, `Open (not resolved) ${classification} issues across the selected tenants.`,
-    query(`sum(m365_service_issues_open{${TENANT}, classification="${classification}"})`, { table: true }), color)
+    query(`sum(max by (tenant, service_id, classification) (m365_service_issues_open{${TENANT}, classification="${classification}"}))`, { table: true }), color)
     .height(4)
     .span(6);
 }
@@ -31,13 +33,13 @@ const definition: DashboardDefinition = {
       .withPanel(
         attentionStat('Services not operational',
           'Services whose current status does not mean "works" (anything but serviceOperational, serviceRestored, falsePositive, PIR published, resolved/mitigated).',
-          query(`count((m365_service_operational{${TENANT}} == 0)) or vector(0)`, { table: true }), 'orange')
+          query(`count(max by (tenant, service_id) (m365_service_operational{${TENANT}}) == 0) or vector(0)`, { table: true }), 'orange')
           .height(4)
           .span(6),
       )
       .withPanel(
         attentionStat('Message center posts needing action', 'Active posts with an action-required date in the future.',
-          query(`count(m365_message_center_action_required_by_timestamp_seconds{${TENANT}}) or vector(0)`, { table: true }), 'blue')
+          query(`count(${ACTION_REQUIRED_BY}) or vector(0)`, { table: true }), 'blue')
           .height(4)
           .span(6),
       )
@@ -111,8 +113,8 @@ const definition: DashboardDefinition = {
         new table.PanelBuilder()
           .title('Message center posts needing action')
           .description('Posts with an action-required date in the future, soonest first. Click the id to open the post.')
-          .withTarget(query(`m365_message_center_action_required_by_timestamp_seconds{${TENANT}} * 1000`, { table: true, refId: 'due' }))
-          .withTarget(query(`m365_message_center_action_required_by_timestamp_seconds{${TENANT}} - time()`, { table: true, refId: 'left' }))
+          .withTarget(query(`${ACTION_REQUIRED_BY} * 1000`, { table: true, refId: 'due' }))
+          .withTarget(query(`${ACTION_REQUIRED_BY} - time()`, { table: true, refId: 'left' }))
           .transformations(mergeAndOrganize({ tenant: 'Tenant', message_id: 'Message', title: 'Title', 'Value #due': 'Action required by', 'Value #left': 'Time left' }))
           .sortBy([sortBy('Time left', false)])
           .overrideByName('Message', [messageLink()])

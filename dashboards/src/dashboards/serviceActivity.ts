@@ -17,6 +17,9 @@ const SEL = `${TENANT}, workload=~"$workload"`;
  */
 const RATE_WINDOW = '30m';
 
+/** Whether the exporter reads each function (1) or Graph refused it (0), once per tenant and function. */
+const ENABLED = `max by (tenant, workload, metric) (m365_service_activity_enabled{${SEL}})`;
+
 /** The latest-bucket gauges of the functions that count (events, distinct users/apps/devices, levels). */
 const COUNTS = `{__name__=~"m365_service_activity_(bucket_events|distinct|level)", ${SEL}}`;
 
@@ -59,7 +62,7 @@ const definition: DashboardDefinition = {
       .withPanel(
         attentionStat('Functions disabled per tenant',
           'Monitoring API functions the exporter stopped reading because Graph refused them (403 permission not granted, 404/501 not offered, 400 a function or API this Graph does not know); it retries every serviceActivity.recheckDisabled. Alert: M365ServiceActivityFunctionDisabled.',
-          query(`sum by (tenant) (1 - m365_service_activity_enabled{${SEL}})`, { legend: '{{tenant}}' }).instant(), 'orange')
+          query(`sum by (tenant) (1 - ${ENABLED})`, { legend: '{{tenant}}' }).instant(), 'orange')
           .height(6)
           .span(6),
       )
@@ -67,7 +70,7 @@ const definition: DashboardDefinition = {
         new table.PanelBuilder()
           .title('Disabled functions')
           .description('Which functions are disabled (m365_service_activity_enabled == 0). The exporter log names the cause; for a 403 grant the permission of the workload (README, Monitoring API telemetry).')
-          .withTarget(query(`m365_service_activity_enabled{${SEL}} == 0`, { table: true }))
+          .withTarget(query(`${ENABLED} == 0`, { table: true }))
           .transformations(mergeAndOrganize({ tenant: 'Tenant', workload: 'Workload', metric: 'Function' }, ['Time', 'job', 'instance', 'Value', '__name__']))
           .noValue('Every selected function is read')
           .height(6)
@@ -77,7 +80,7 @@ const definition: DashboardDefinition = {
         query(`min by (tenant, workload) (time() - m365_service_activity_bucket_start_timestamp_seconds{${SEL}})`, { legend: '{{tenant}} {{workload}}' }))
         .min(0))
       .withPanel(graph('Buckets refused', 'Buckets of Monitoring API answers the exporter refused in the last hour, by reason: outside the requested window (a replayed or cached answer), off the interval grid (another width), or twice. Normally 0; the exporter log names the function.', 'none',
-        query(`sum by (tenant, workload, reason) (increase(m365_service_activity_buckets_refused_total{${SEL}}[1h]))`, { legend: '{{tenant}} {{workload}} {{reason}}' }))
+        query(`max by (tenant, workload, reason) (increase(m365_service_activity_buckets_refused_total{${SEL}}[1h]))`, { legend: '{{tenant}} {{workload}} {{reason}}' }))
         .min(0))
       .withPanel(
         new table.PanelBuilder()
@@ -113,7 +116,7 @@ const definition: DashboardDefinition = {
           .repeat('workload'),
       )
       .withPanel(graph('Events per minute', `Events per minute of each event function (sign-ins, messages, meetings joined): rate of m365_service_activity_events_total over ${RATE_WINDOW}. The counter adds each bucket once, when it has settled (serviceActivity.settleDelay after its end), so the curve runs that much behind real time.`, 'cpm',
-        query(`60 * sum by (tenant, metric) (rate(m365_service_activity_events_total{${SEL}}[${RATE_WINDOW}]))`, { legend: '{{tenant}} {{metric}}' }))
+        query(`60 * max by (tenant, metric) (rate(m365_service_activity_events_total{${SEL}}[${RATE_WINDOW}]))`, { legend: '{{tenant}} {{metric}}' }))
         .min(0))
       .withPanel(graph('Active users, apps and devices', 'Distinct users, apps or devices active in the latest final bucket (m365_service_activity_distinct): a gauge, since the same user is active in many buckets.', 'none',
         query(`max by (tenant, metric, entity) (m365_service_activity_distinct{${SEL}})`, { legend: '{{tenant}} {{metric}} ({{entity}})' }))
@@ -127,9 +130,9 @@ const definition: DashboardDefinition = {
           .title('Latest buckets')
           .description('Per function: the latest final bucket (events, distinct users/apps/devices or a level; or a percentage), when it started, and whether the exporter reads the function.')
           .withTarget(query(`max by (tenant, workload, metric) (${COUNTS})`, { table: true, refId: 'value' }))
-          .withTarget(query(`m365_service_activity_ratio{${SEL}}`, { table: true, refId: 'ratio' }))
-          .withTarget(query(`time() - m365_service_activity_bucket_start_timestamp_seconds{${SEL}}`, { table: true, refId: 'age' }))
-          .withTarget(query(`m365_service_activity_enabled{${SEL}}`, { table: true, refId: 'enabled' }))
+          .withTarget(query(`max by (tenant, workload, metric) (m365_service_activity_ratio{${SEL}})`, { table: true, refId: 'ratio' }))
+          .withTarget(query(`time() - max by (tenant, workload, metric) (m365_service_activity_bucket_start_timestamp_seconds{${SEL}})`, { table: true, refId: 'age' }))
+          .withTarget(query(ENABLED, { table: true, refId: 'enabled' }))
           .transformations(mergeAndOrganize(
             { tenant: 'Tenant', workload: 'Workload', metric: 'Function', 'Value #value': 'Count', 'Value #ratio': 'Percentage', 'Value #age': 'Bucket age', 'Value #enabled': 'Read' },
             ['Time', 'job', 'instance', '__name__'],
