@@ -169,6 +169,8 @@ async function main(): Promise<void> {
         tenantId: t.tenantId,
         clientId: t.clientId,
         clientSecret: DEMO_CLIENT_SECRET,
+        // Declared so the credential-expiry panels and alert have something to show (fabrikam's runs out sooner).
+        clientSecretExpiresAt: new Date(Date.now() + (t.name === 'contoso' ? 180 : 10) * 86_400_000).toISOString(),
         authorityHost: sim.url,
         graphEndpoint: sim.url,
         serviceActivity: ['all'],
