@@ -261,7 +261,7 @@ export const configSchema = z.strictObject({
       path: z.string({ error: 'must be a file path' }).min(1, 'must not be empty').default('data/m365-exporter.db')
         .describe('SQLite file; a relative path is relative to the working directory'),
       retention: durationWithin(30 * DAY, 365 * DAY, '').default(90 * DAY).describe('Issues and transitions older than this are pruned'),
-      flushInterval: durationWithin(SECOND, 3_600_000, '').default(10_000).describe('The file is written at most this often, and at shutdown'),
+      flushInterval: durationWithin(SECOND, 3_600_000, '').default(60_000).describe('The file is written at most this often, and at shutdown'),
     })
     .prefault({})
     .describe('The embedded history store (SQLite): issues, status transitions, counters and read positions across restarts'),

@@ -107,9 +107,14 @@ export interface StoreOptions {
 type SqlJs = Awaited<ReturnType<typeof initSqlJs>>;
 let sqlJs: Promise<SqlJs> | undefined;
 
+/** How often a write compacts the database first. */
+const VACUUM_EVERY_MS = 3_600_000;
+
 export class HistoryStore {
   #db: Database;
   #dirty = false;
+  /** When the database was last compacted (VACUUM); 0: at the first write. */
+  #lastVacuum = 0;
   #writing: Promise<void> = Promise.resolve();
   readonly #options: StoreOptions;
   readonly #now: () => number;
@@ -278,8 +283,12 @@ export class HistoryStore {
     if (!this.#dirty || path === undefined) return;
     this.prune();
     this.#dirty = false;
-    // Replaced counter rows leave free pages behind; the file is rewritten whole anyway, so write it compact.
-    this.#db.exec('VACUUM');
+    // Replaced counter rows leave free pages behind; compacting rewrites the whole database (a long pause at fleet
+    // size), so it runs at most hourly, not at every write.
+    if (this.#now() - this.#lastVacuum >= VACUUM_EVERY_MS) {
+      this.#db.exec('VACUUM');
+      this.#lastVacuum = this.#now();
+    }
     const bytes = this.#db.export();
     const temporary = `${path}.tmp-${process.pid}`;
     try {
