@@ -36,6 +36,11 @@ function links(view: DemoView): Array<[string, string]> {
     ['All tenants', `${exporter}/metrics`],
     ['contoso only (multi-target)', `${exporter}/probe?tenant=contoso`],
     ['fabrikam only', `${exporter}/probe?tenant=fabrikam`],
+    ['Daily history of contoso (JSON, from the history store)', `${exporter}/api/v1/history?tenant=contoso&days=7`],
+    ['The retired API\'s CurrentStatus, as old scripts call it', `${exporter}/api/v1.0/contoso/ServiceComms/CurrentStatus`],
+    ['The retired API\'s Messages', `${exporter}/api/v1.0/contoso/ServiceComms/Messages`],
+    ['Atom feed of issues, all tenants', `${exporter}/feeds/issues.atom`],
+    ['Atom feed of message-center posts', `${exporter}/feeds/messages.atom`],
   ];
 }
 

@@ -39,6 +39,16 @@ afterAll(async () => {
 });
 
 describe('every dashboard against a real Prometheus scraping the demo', () => {
+  it('serves the history, the retired API\'s shapes and the feeds its page links to', async () => {
+    const page = await (await fetch(demo.pageUrl)).text();
+    for (const path of ['/api/v1/history?tenant=contoso&amp;days=7', '/api/v1.0/contoso/ServiceComms/CurrentStatus', '/api/v1.0/contoso/ServiceComms/Messages', '/feeds/issues.atom', '/feeds/messages.atom']) {
+      expect(page).toContain(`${demo.exporterUrl}${path}`);
+      const response = await fetch(`${demo.exporterUrl}${path.replace('&amp;', '&')}`);
+      expect(response.status, path).toBe(200);
+      expect((await response.text()).length, path).toBeGreaterThan(100);
+    }
+  });
+
   it('runs every panel query with data', async () => {
     const queries = dashboardFiles().flatMap(panelQueries);
     expect(queries.length).toBeGreaterThan(40);
