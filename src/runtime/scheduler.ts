@@ -1,4 +1,8 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Listeners one refresh may hold on its loop's signal at once: requests and retry waits, bounded by the collector. */
+const MAX_LISTENERS_PER_LOOP = 200;
 
 /** One repeating piece of work: a collector of a tenant. `refresh` never throws. */
 export interface RefreshTask {
@@ -26,6 +30,10 @@ export class Scheduler {
     for (const task of tasks) {
       if (this.#loops.has(task.name)) throw new Error(`${task.name} is already scheduled`);
       const controller = new AbortController();
+      // A refresh listens on its loop's signal once per request in flight and per retry wait (the Monitoring API reads
+      // 40 functions in one refresh); each listener is removed when its request ends, so more than Node's default 10 is
+      // normal, not a leak.
+      setMaxListeners(MAX_LISTENERS_PER_LOOP, controller.signal);
       this.#loops.set(task.name, { controller, done: this.#loop(task, controller.signal, initialDelayMs) });
     }
   }

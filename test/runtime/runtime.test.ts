@@ -1,3 +1,4 @@
+import { getMaxListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { healthOverviewsCollector } from '../../src/collectors/healthOverviews.js';
 import type { Collector, FetchContext, Labels, SampleWriter } from '../../src/collectors/types.js';
@@ -57,9 +58,11 @@ describe('scheduler', () => {
     process.on('warning', onWarning);
     const scheduler = new Scheduler();
     const runs = new Map<string, number>();
+    const signals = new Set<AbortSignal>();
     const tasks = Array.from({ length: 300 }, (_, i) => ({
       name: `t${i}`, intervalMs: 20,
       refresh: async (signal: AbortSignal) => {
+        signals.add(signal);
         runs.set(`t${i}`, (runs.get(`t${i}`) ?? 0) + 1);
         await new Promise((resolve) => setTimeout(resolve, 1));
         expect(signal.aborted).toBe(false);
@@ -72,8 +75,34 @@ describe('scheduler', () => {
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect([...runs.values()].reduce((a, b) => a + b, 0)).toBe(stoppedAt);
     expect(runs.size).toBe(300);
+    // One signal per loop, never one shared by all (which collected a listener per loop: the warning past ten).
+    expect(signals.size).toBe(300);
     expect(Math.min(...runs.values())).toBeGreaterThanOrEqual(2);
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
+  it('lets one refresh wait on its signal many times at once (the Monitoring API reads 40 functions) without a warning', async () => {
+    process.on('warning', onWarning);
+    const scheduler = new Scheduler();
+    let done = false;
+    let limit = 0;
+    scheduler.start([{
+      name: 'many', intervalMs: 60_000,
+      refresh: async (signal: AbortSignal) => {
+        // vitest's workers swallow process warnings, so the limit itself is checked: above 40 waits at once.
+        limit = getMaxListeners(signal);
+        await Promise.all(Array.from({ length: 40 }, () => new Promise((resolve) => {
+          const timer = setTimeout(resolve, 5);
+          signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+        })));
+        done = true;
+      },
+    }]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await scheduler.stop();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(done).toBe(true);
+    expect(limit).toBeGreaterThanOrEqual(40);
   });
 
   it('stops one group of loops and keeps the others', async () => {
