@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import selfsigned from 'selfsigned';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, loadConfigFromEnv } from '../../src/config/load.js';
+import { loadConfigFile, loadConfigFromEnv } from '../../src/config/load.js';
+import { errorOf } from '../helpers/config.js';
 
 const APP = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
 const OTHER_APP = 'bbbbbbbb-bbbb-cccc-dddd-eeeeeeeeeeee';
@@ -26,16 +27,6 @@ function dirWith(files: Record<string, string>): string {
     writeFileSync(join(dir, path), text);
   }
   return dir;
-}
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 let certPem: string;

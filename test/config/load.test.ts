@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import selfsigned from 'selfsigned';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, loadConfigFromEnv, redactedConfig } from '../../src/config/load.js';
+import { loadConfigFile, loadConfigFromEnv, redactedConfig } from '../../src/config/load.js';
+import { errorOf } from '../helpers/config.js';
 
 const TENANT_ID = '11111111-2222-3333-4444-555555555555';
 const CLIENT_ID = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
@@ -14,16 +15,6 @@ function file(name: string, text: string): string {
   const path = join(dir, name);
   writeFileSync(path, text);
   return path;
-}
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 const tenantYaml = (extra = '') => `tenants:

@@ -6,8 +6,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, type Config } from '../../src/config/load.js';
+import { loadConfigFile, type Config } from '../../src/config/load.js';
 import { fnv1a64, jumpHash, selectShard, shardOf, shardingFromFlags } from '../../src/config/sharding.js';
+import { errorOf } from '../helpers/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'm365-sharding-'));
 const APP = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
@@ -18,16 +19,6 @@ function fleet(count: number, extra = ''): Config {
   const path = join(dir, `fleet-${count}.yml`);
   writeFileSync(path, `${extra}defaults:\n  clientId: ${APP}\n  clientSecret: s\ntenants:\n${tenants.join('')}`);
   return loadConfigFile(path, {});
-}
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 const names = (config: Config) => config.tenants.map((t) => t.name);

@@ -42,3 +42,25 @@ export function panelQueries(file: string): PanelQuery[] {
     (panel.targets ?? []).filter((t) => t.expr).map((t) => ({ dashboard: file, panel: panel.title ?? '', refId: t.refId ?? 'A', expr: substituteVariables(t.expr!) })),
   );
 }
+
+/**
+ * Runs every panel query of every dashboard against `query` (a real Prometheus) and returns what failed: a query that
+ * errors, or one without data unless `emptyAllowed` (keyed `<dashboard file>/<panel title>/<refId>`) says why.
+ */
+export async function panelsWithoutData(
+  query: (expr: string) => Promise<unknown[]>,
+  emptyAllowed: Record<string, string>,
+): Promise<{ queries: number; failures: string[] }> {
+  const queries = dashboardFiles().flatMap(panelQueries);
+  const failures: string[] = [];
+  for (const q of queries) {
+    const key = `${q.dashboard}/${q.panel}/${q.refId}`;
+    try {
+      const result = await query(q.expr);
+      if (result.length === 0 && !(key in emptyAllowed)) failures.push(`${key}: no data for ${q.expr}`);
+    } catch (error) {
+      failures.push(`${key}: ${(error as Error).message}`);
+    }
+  }
+  return { queries: queries.length, failures };
+}
