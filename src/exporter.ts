@@ -141,7 +141,10 @@ export class Exporter {
     const started = next.filter((tenant) => !kept.has(tenant));
     const stopped = this.#tenants.filter((tenant) => !kept.has(tenant));
     await this.#scheduler.stop(stopped.flatMap((tenant) => tenant.tasks.map((task) => task.name)));
-    for (const tenant of stopped) this.#history!.detach(tenant);
+    for (const tenant of stopped) {
+      tenant.stop();
+      this.#history!.detach(tenant);
+    }
     const names = new Set(next.map((tenant) => tenant.name));
     for (const tenant of stopped) if (!names.has(tenant.name)) this.#exposition.remove(tenant.name);
     this.#tenants = next;
@@ -175,6 +178,7 @@ export class Exporter {
     const closed = this.#server ? new Promise<void>((resolve) => this.#server!.close(() => resolve())) : Promise.resolve();
     this.#server?.closeIdleConnections();
     await this.#scheduler.stop();
+    for (const tenant of this.#tenants) tenant.stop();
     // The last counters and read positions, written once nothing refreshes any more.
     await this.#history?.close();
     // A last export of the final values, bounded by the OTLP timeout.

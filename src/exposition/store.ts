@@ -1,39 +1,80 @@
-import { gzip as gzipCallback, gzipSync } from 'node:zlib';
+import { constants, crc32, deflateRaw as deflateRawCallback, deflateRawSync, gzip as gzipCallback, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Registry } from 'prom-client';
 import type { Labels } from '../collectors/types.js';
 import { METRICS, type MetricDefinition } from '../model/metrics.js';
 import type { SeriesGroup, Tenant } from '../runtime/tenant.js';
+import { FINAL_BLOCK, GZIP_HEADER, checksum, combineCrc, concatChecksums, gzipTrailer, storedBlocks, type Checksummed } from './gzipStream.js';
+import { LineWriter, renderHeader, renderSample, type ExpositionFormat, type FamilyHeader } from './render.js';
 
 /** What the exposition needs of a tenant: its name, its series groups, and word of their changes. */
 export type ExposedTenant = Pick<Tenant, 'name' | 'groups' | 'onChange'>;
-import { LineWriter, renderHeader, renderSample, type ExpositionFormat, type FamilyHeader } from './render.js';
 
 const gzip = promisify(gzipCallback);
-/** Gzip of what is rendered at scrape time (small: budgets, process metrics); speed over size. */
-const SCRAPE_TIME_GZIP = { level: 1 };
+const deflateRaw = promisify(deflateRawCallback);
+
+/** A gzip member in a buffer of its own size, not a view of zlib's 16 KiB output buffer (which it would keep alive). */
+async function ownGzip(text: Buffer): Promise<Buffer> {
+  const member = await gzip(text);
+  return member.length < member.buffer.byteLength / 2 ? Buffer.from(member) : member;
+}
 
 /**
- * Rendered lines of one family of one tenant, with their gzip member. A gzip file may hold several members, and a
- * reader inflates them as one stream (RFC 1952 §2.2; Go's gzip.Reader, which Prometheus uses, reads multistream by
- * default), so a compressed scrape concatenates members compressed once, when the lines were rendered.
+ * Rendered lines of one family of one tenant. `member` is their own gzip member, for /probe (RFC 1952 §2.2: members
+ * concatenate into one valid file), made only for tenants /probe has asked for.
  */
-interface Chunk {
+interface Chunk extends Checksummed {
   readonly text: Buffer;
-  readonly gzip: Buffer;
+  member?: Buffer;
+}
+
+/** A chunk compressed as the continuation of the chunk before it in its block (see Block). */
+interface Continuation {
+  readonly text: Buffer;
+  readonly after: Buffer | undefined;
+  readonly deflate: Buffer;
 }
 
 interface TenantEntry {
   readonly tenant: ExposedTenant;
+  readonly block: Block;
   /** Family name → the tenant's rendered lines of it. Every family comes from exactly one group. */
   readonly chunks: Map<string, Chunk>;
+  /** Family name → the chunk as compressed for /metrics, against what preceded it when it was compressed. */
+  readonly continuations: Map<string, Continuation>;
   /** What each group wrote when it was last rendered, and the version that rendering showed. */
   readonly rendered: Map<SeriesGroup, { version: number; families: string[] }>;
+  /** /probe asked for this tenant compressed: its chunks keep gzip members from then on. */
+  probed: boolean;
 }
+
+/** A family's lines of a block's tenants as one piece of deflate stream, with the checksum of their text. */
+interface Unit extends Checksummed {
+  readonly deflate: Buffer;
+}
+
+/**
+ * Up to BLOCK_TENANTS tenants whose lines of each family are compressed as one run of the /metrics deflate stream:
+ * each tenant's chunk with the chunk before it as preset dictionary (the lines of two tenants differ in little but the
+ * tenant label), so a fleet compresses about as well as one stream of its whole text, yet a refresh of one tenant
+ * recompresses only its own chunks and the ones after them. A block is the unit the scrape lists, so a scrape writes
+ * a few hundred buffers for a fleet, not one per tenant and family.
+ */
+interface Block {
+  readonly slots: Array<TenantEntry | undefined>;
+  readonly units: Map<string, Unit>;
+  /** Families whose unit no longer matches the chunks. */
+  readonly stale: Set<string>;
+}
+
+const BLOCK_TENANTS = 32;
+/** Deflate's window: a dictionary longer than this is not looked at (RFC 1951 §2). */
+const WINDOW_BYTES = 32 * 1024;
 
 interface Header {
   readonly text: Record<ExpositionFormat, Buffer>;
-  readonly gzip: Record<ExpositionFormat, Buffer>;
+  readonly member: Record<ExpositionFormat, Buffer>;
+  readonly deflate: Record<ExpositionFormat, Unit>;
 }
 
 export interface ScrapeRequest {
@@ -45,20 +86,29 @@ export interface ScrapeRequest {
 
 const TENANT_FAMILIES: readonly MetricDefinition[] = Object.values(METRICS);
 const EOF = Buffer.from('# EOF\n');
-const EOF_GZIP = gzipSync(EOF);
+const EOF_MEMBER = gzipSync(EOF);
+const EOF_UNIT = syncFlushed(EOF);
+
+/** A deflate piece that ends on a byte boundary and leaves the stream open, so another piece may follow. */
+function syncFlushed(text: Buffer): Unit {
+  return { deflate: deflateRawSync(text, { finishFlush: constants.Z_SYNC_FLUSH }), ...checksum(text) };
+}
 
 function headerOf(family: FamilyHeader): Header {
   const text = { text: Buffer.from(renderHeader(family, 'text')), openmetrics: Buffer.from(renderHeader(family, 'openmetrics')) };
-  return { text, gzip: { text: gzipSync(text.text), openmetrics: gzipSync(text.openmetrics) } };
+  return {
+    text,
+    member: { text: gzipSync(text.text), openmetrics: gzipSync(text.openmetrics) },
+    deflate: { text: syncFlushed(text.text), openmetrics: syncFlushed(text.openmetrics) },
+  };
 }
 
 /** Parts at least this large are written as they are; smaller neighbours are joined up to it. */
 const COALESCE_BYTES = 16 * 1024;
 
 /**
- * Joins runs of small buffers (a tenant's one-line families, gzip members of a few hundred bytes) into buffers of
- * about COALESCE_BYTES: a write costs the same for 100 bytes as for 16 KiB, and a fleet has tens of thousands of
- * small parts. Large parts are not copied.
+ * Joins runs of small buffers (a tenant's one-line families) into buffers of about COALESCE_BYTES: a write costs the
+ * same for 100 bytes as for 16 KiB, and a fleet has tens of thousands of small parts. Large parts are not copied.
  */
 function coalesce(parts: Buffer[]): Buffer[] {
   const out: Buffer[] = [];
@@ -88,13 +138,15 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * What /metrics and /probe serve, kept as bytes (kube-state-metrics' metrics store): when a refresh changes a group
- * of a tenant, that group is rendered to text and gzipped (in libuv's thread pool), and only then swapped in, whole:
- * a scrape never renders, never waits for a compression, and always sees complete renderings. Renders run one at a
+ * of a tenant, that group is rendered to text and swapped in whole, then the blocks it touched are recompressed (in
+ * libuv's thread pool) and swapped in whole too. A scrape never renders, never waits for a compression, and always
+ * sees complete renderings; only the exporter-wide process metrics are rendered at scrape time. Renders run one at a
  * time with the event loop free between them, so a burst of refreshes finishing together cannot stall scrapes or
- * health checks. Only what follows the clock (request budgets) and the process metrics are rendered at scrape time.
+ * health checks.
  */
 export class ExpositionStore {
   readonly #tenants = new Map<string, TenantEntry>();
+  readonly #blocks: Block[] = [];
   readonly #headers = new Map(TENANT_FAMILIES.map((family) => [family.name, headerOf(family)]));
   /** Groups waiting to be rendered, each once, in order of their changes. */
   readonly #queue = new Map<SeriesGroup, TenantEntry>();
@@ -102,16 +154,27 @@ export class ExpositionStore {
 
   constructor(private readonly globalRegistry: Registry) {}
 
-  /** Starts serving a tenant: renders what it has now, then every group its refreshes change. */
+  /** Starts serving a tenant (or its replacement, in the same place): renders what it has now, then every change. */
   add(tenant: ExposedTenant): void {
-    const entry: TenantEntry = { tenant, chunks: new Map(), rendered: new Map() };
+    const previous = this.#tenants.get(tenant.name);
+    const block = previous?.block ?? this.#freeBlock();
+    const entry: TenantEntry = { tenant, block, chunks: new Map(), continuations: new Map(), rendered: new Map(), probed: previous?.probed ?? false };
+    const slot = previous ? block.slots.indexOf(previous) : block.slots.indexOf(undefined);
+    if (slot === -1) block.slots.push(entry);
+    else block.slots[slot] = entry;
+    if (previous) for (const family of previous.chunks.keys()) block.stale.add(family);
     this.#tenants.set(tenant.name, entry);
-    this.#enqueue(entry, tenant.groups.filter((group) => !group.volatile));
+    this.#enqueue(entry, tenant.groups);
     tenant.onChange((changed) => this.#enqueue(entry, changed));
   }
 
   remove(name: string): void {
+    const entry = this.#tenants.get(name);
+    if (!entry) return;
     this.#tenants.delete(name);
+    entry.block.slots[entry.block.slots.indexOf(entry)] = undefined;
+    for (const family of entry.chunks.keys()) entry.block.stale.add(family);
+    this.#enqueue(entry, []);
   }
 
   has(name: string): boolean {
@@ -121,39 +184,87 @@ export class ExpositionStore {
   /** Whether every group of the tenant that has data has been rendered at least once (for readiness). */
   rendered(name: string): boolean {
     const entry = this.#tenants.get(name);
-    return entry !== undefined && entry.tenant.groups.every((group) => group.volatile || group.version === 0 || (entry.rendered.get(group)?.version ?? 0) > 0);
+    return entry !== undefined && entry.tenant.groups.every((group) => group.version === 0 || (entry.rendered.get(group)?.version ?? 0) > 0);
   }
 
-  /** Resolves once every change announced so far is rendered and swapped in. */
+  /** Resolves once every change announced so far is rendered, compressed and swapped in. */
   async settled(): Promise<void> {
     while (this.#draining) await this.#draining;
   }
 
   /**
    * The response body as a list of buffers, each family's header once and then every tenant's lines of it. The list
-   * is taken at once, so a render swapped in during the write cannot mix two renderings of a family.
+   * is taken at once, so a rendering swapped in during the write cannot mix two renderings of a family.
    */
-  async body({ format, gzip: compressed, tenant }: ScrapeRequest): Promise<Buffer[]> {
-    const entries = tenant === undefined ? [...this.#tenants.values()] : [this.#tenants.get(tenant)!];
-    const global = tenant === undefined ? await this.#global(format) : undefined;
-    const volatile = this.#renderVolatile(entries);
-    const parts: Buffer[] = [];
-    const gzipped = (text: Buffer) => gzipSync(text, SCRAPE_TIME_GZIP);
-    if (global) parts.push(compressed ? gzipped(global) : global);
+  async body(request: ScrapeRequest): Promise<Buffer[]> {
+    if (request.tenant !== undefined) return this.#probe(request.tenant, request);
+    const global = await this.#global(request.format);
+    return request.gzip ? this.#metricsGzip(request.format, global) : this.#metricsText(request.format, global);
+  }
+
+  #metricsText(format: ExpositionFormat, global: Buffer): Buffer[] {
+    const parts = [global];
     for (const family of TENANT_FAMILIES) {
-      const header = this.#headers.get(family.name)!;
-      parts.push(compressed ? header.gzip[format] : header.text[format]);
-      for (const entry of entries) {
-        const chunk = entry.chunks.get(family.name);
-        if (chunk) parts.push(compressed ? chunk.gzip : chunk.text);
+      parts.push(this.#headers.get(family.name)!.text[format]);
+      for (const block of this.#blocks) {
+        for (const entry of block.slots) {
+          const chunk = entry?.chunks.get(family.name);
+          if (chunk) parts.push(chunk.text);
+        }
       }
-      const lines = volatile.get(family.name);
-      if (lines) parts.push(compressed ? gzipped(lines) : lines);
     }
-    if (format === 'openmetrics') parts.push(compressed ? EOF_GZIP : EOF);
-    // A compressed body is a few MiB even for a large fleet: one copy into a single buffer costs less than thousands of
-    // writes. Plain text is ten times larger: only small neighbours are joined.
-    return compressed ? [Buffer.concat(parts)] : coalesce(parts);
+    if (format === 'openmetrics') parts.push(EOF);
+    return coalesce(parts);
+  }
+
+  /** One gzip stream: the process metrics as stored blocks, then the compressed units of every block, family by family. */
+  #metricsGzip(format: ExpositionFormat, global: Buffer): Buffer[] {
+    const parts = [GZIP_HEADER, ...storedBlocks(global)];
+    let crc = crc32(global);
+    let length = global.length;
+    const append = (unit: Unit) => {
+      parts.push(unit.deflate);
+      crc = combineCrc(crc, unit);
+      length += unit.length;
+    };
+    for (const family of TENANT_FAMILIES) {
+      append(this.#headers.get(family.name)!.deflate[format]);
+      for (const block of this.#blocks) {
+        const unit = block.units.get(family.name);
+        if (unit) append(unit);
+      }
+    }
+    if (format === 'openmetrics') append(EOF_UNIT);
+    parts.push(FINAL_BLOCK, gzipTrailer({ crc, length }));
+    return parts;
+  }
+
+  /** One tenant: its chunks, and for gzip their members (made now, once, for a tenant /probe had not asked for yet). */
+  async #probe(name: string, { format, gzip: compressed }: ScrapeRequest): Promise<Buffer[]> {
+    const entry = this.#tenants.get(name)!;
+    const chunks = TENANT_FAMILIES.map((family) => [family, entry.chunks.get(family.name)] as const);
+    if (compressed) {
+      entry.probed = true;
+      await Promise.all(chunks.map(async ([, chunk]) => {
+        if (chunk && !chunk.member) chunk.member = await ownGzip(chunk.text);
+      }));
+    }
+    const parts: Buffer[] = [];
+    for (const [family, chunk] of chunks) {
+      const header = this.#headers.get(family.name)!;
+      parts.push(compressed ? header.member[format] : header.text[format]);
+      if (chunk) parts.push(compressed ? chunk.member! : chunk.text);
+    }
+    if (format === 'openmetrics') parts.push(compressed ? EOF_MEMBER : EOF);
+    return [Buffer.concat(parts)];
+  }
+
+  #freeBlock(): Block {
+    const free = this.#blocks.find((block) => block.slots.length < BLOCK_TENANTS || block.slots.includes(undefined));
+    if (free) return free;
+    const block: Block = { slots: [], units: new Map(), stale: new Set() };
+    this.#blocks.push(block);
+    return block;
   }
 
   #enqueue(entry: TenantEntry, groups: SeriesGroup[]): void {
@@ -176,32 +287,80 @@ export class ExpositionStore {
         await yieldToIo();
       }
       await Promise.all(inFlight);
-    } while (this.#queue.size > 0);
+      // Units next, each once per round, so no two compressions of one unit race.
+      for (const block of this.#blocks) {
+        for (const family of [...block.stale]) {
+          block.stale.delete(family);
+          const compression = this.#compress(block, family);
+          inFlight.add(compression);
+          void compression.finally(() => inFlight.delete(compression));
+          await yieldToIo();
+        }
+      }
+      await Promise.all(inFlight);
+    } while (this.#queue.size > 0 || this.#blocks.some((block) => block.stale.size > 0));
   }
 
-  /** Renders one group to text, compresses each family, then swaps them in unless a newer rendering already was. */
+  /** Renders one group to text and swaps its families in, unless a newer rendering already was. */
   async #render(entry: TenantEntry, group: SeriesGroup): Promise<void> {
     const version = group.version;
     const out = new LineWriter({ tenant: entry.tenant.name });
     group.write(out);
-    const texts = [...out.families].map(([family, text]) => [family, Buffer.from(text)] as const);
-    const chunks = await Promise.all(texts.map(async ([family, text]) => [family, { text, gzip: await gzip(text) }] as const));
+    const chunks = await Promise.all([...out.families].map(async ([family, lines]) => {
+      const text = Buffer.from(lines);
+      // A refresh often writes what it wrote before: unchanged lines keep their chunk and its compressions.
+      const same = entry.chunks.get(family);
+      if (same?.text.equals(text)) return [family, same] as const;
+      const chunk: Chunk = { text, ...checksum(text) };
+      if (entry.probed) chunk.member = await ownGzip(text);
+      return [family, chunk] as const;
+    }));
     const previous = entry.rendered.get(group);
     if (previous && previous.version > version) return;
-    for (const family of previous?.families ?? []) if (!out.families.has(family)) entry.chunks.delete(family);
-    for (const [family, chunk] of chunks) entry.chunks.set(family, chunk);
-    entry.rendered.set(group, { version, families: texts.map(([family]) => family) });
+    const { block } = entry;
+    for (const family of previous?.families ?? []) {
+      if (out.families.has(family)) continue;
+      entry.chunks.delete(family);
+      block.stale.add(family);
+    }
+    for (const [family, chunk] of chunks) {
+      if (entry.chunks.get(family) === chunk) continue;
+      entry.chunks.set(family, chunk);
+      block.stale.add(family);
+    }
+    entry.rendered.set(group, { version, families: chunks.map(([family]) => family) });
   }
 
-  /** Families that follow the clock, every tenant's lines in one buffer per family. */
-  #renderVolatile(entries: TenantEntry[]): Map<string, Buffer> {
-    const lines = new Map<string, string>();
-    for (const entry of entries) {
-      const out = new LineWriter({ tenant: entry.tenant.name });
-      for (const group of entry.tenant.groups) if (group.volatile) group.write(out);
-      for (const [family, text] of out.families) lines.set(family, (lines.get(family) ?? '') + text);
+  /**
+   * Recompresses the chunks of a family in a block whose text or predecessor changed, then swaps the block's unit in:
+   * built from one moment's chunks, so it is always a consistent stream.
+   */
+  async #compress(block: Block, family: string): Promise<void> {
+    let after: Buffer | undefined;
+    const pieces = block.slots.flatMap((entry) => {
+      const chunk = entry?.chunks.get(family);
+      if (!entry || !chunk) return [];
+      const known = entry.continuations.get(family);
+      const piece = { entry, chunk, after, known: known?.text === chunk.text && known.after === after ? known : undefined };
+      after = chunk.text;
+      return [piece];
+    });
+    const deflates = await Promise.all(pieces.map(({ chunk, after: before, known }) => known?.deflate
+      ?? deflateRaw(chunk.text, { finishFlush: constants.Z_SYNC_FLUSH, ...(before && { dictionary: before.subarray(-WINDOW_BYTES) }) })));
+    for (const entry of block.slots) if (entry && !entry.chunks.has(family)) entry.continuations.delete(family);
+    if (pieces.length === 0) {
+      block.units.delete(family);
+      return;
     }
-    return new Map([...lines].map(([family, text]) => [family, Buffer.from(text)]));
+    const unit = Buffer.concat(deflates);
+    // Each continuation is kept as a view of the unit: zlib hands its output out as slices of 16 KiB buffers, which a
+    // fleet's tens of thousands of small chunks would otherwise each keep alive.
+    let offset = 0;
+    pieces.forEach(({ entry, chunk, after: before }, i) => {
+      const deflate = unit.subarray(offset, (offset += deflates[i]!.length));
+      entry.continuations.set(family, { text: chunk.text, after: before, deflate });
+    });
+    block.units.set(family, { deflate: unit, ...concatChecksums(pieces.map(({ chunk }) => chunk)) });
   }
 
   /** Build info, OTLP exports and the Node.js process metrics (prom-client's collectors), rendered by the same code. */
@@ -216,3 +375,4 @@ export class ExpositionStore {
     return Buffer.from(text);
   }
 }
+

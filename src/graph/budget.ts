@@ -15,6 +15,9 @@ export interface BudgetWindow {
 export class RequestBudget {
   readonly #sent: number[] = [];
   readonly #longestMs: number;
+  /** Requests sent, and requests forgotten (past every window), since the start. */
+  #taken = 0;
+  #forgotten = 0;
 
   constructor(readonly windows: BudgetWindow[], private readonly now: () => number = Date.now) {
     this.#longestMs = Math.max(...windows.map((w) => w.windowMs));
@@ -29,6 +32,29 @@ export class RequestBudget {
       }
     }
     this.#sent.push(now);
+    this.#taken++;
+  }
+
+  /**
+   * Changes whenever remaining() would answer differently: with each request sent and each one that leaves a
+   * window. It only grows: every request enters each window once and leaves it once.
+   */
+  get version(): number {
+    const now = this.now();
+    let version = this.#taken * this.windows.length;
+    for (const window of this.windows) version += this.#forgotten + this.#sent.length - this.#countSince(now - window.windowMs);
+    return version;
+  }
+
+  /** When the next request leaves a window (remaining() then grows), or undefined while none is in any window. */
+  nextChangeAt(): number | undefined {
+    const now = this.now();
+    let next: number | undefined;
+    for (const window of this.windows) {
+      const oldest = this.#sent[this.#sent.length - this.#countSince(now - window.windowMs)];
+      if (oldest !== undefined) next = Math.min(next ?? Infinity, oldest + window.windowMs);
+    }
+    return next;
   }
 
   remaining(): Array<{ window: string; remaining: number }> {
@@ -48,5 +74,6 @@ export class RequestBudget {
     let drop = 0;
     while (drop < this.#sent.length && this.#sent[drop]! <= horizon) drop++;
     if (drop > 0) this.#sent.splice(0, drop);
+    this.#forgotten += drop;
   }
 }

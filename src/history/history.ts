@@ -81,7 +81,7 @@ export class History {
     tenant.restore(decodeState(this.#store.loadState(tenant.name)));
     const entry: Attached = { tenant, availability: new Map(), version: 0, exposed: undefined as unknown as ExposedTenant };
     const group: SeriesGroup = {
-      name: 'availability', volatile: false,
+      name: 'availability',
       get version() {
         return entry.version;
       },

@@ -84,7 +84,18 @@ export class Connection {
     else if (credential.kind === 'secret' && credential.expiresAt) out.add(METRICS.credentialExpiry, { kind: 'secret' }, credential.expiresAt.getTime() / 1_000);
   }
 
-  /** What is left of the request budgets: changes with the clock, so it is written at every scrape. */
+  /** Changes whenever what writeBudgets writes changes: with each request, and as requests leave their windows. */
+  get budgetsVersion(): number {
+    return this.budgets.serviceCommunications.version + this.budgets.serviceActivity.version;
+  }
+
+  /** When the budgets next grow by themselves (a request leaves a window), if any request is still in one. */
+  budgetsChangeAt(): number | undefined {
+    const times = Object.values(this.budgets).map((budget) => budget.nextChangeAt()).filter((at) => at !== undefined);
+    return times.length > 0 ? Math.min(...times) : undefined;
+  }
+
+  /** What is left of the request budgets. */
   writeBudgets(out: SampleWriter): void {
     for (const [api, budget] of Object.entries(this.budgets)) {
       for (const { window, remaining } of budget.remaining()) out.add(METRICS.requestBudgetRemaining, { api, window }, remaining);

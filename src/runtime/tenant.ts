@@ -13,14 +13,15 @@ import { LiveMetrics } from './liveMetrics.js';
 import { Runner } from './runner.js';
 import type { RefreshTask } from './scheduler.js';
 
+const BUDGET_ANNOUNCE_COALESCE_MS = 1_000;
+
 /**
  * A part of what a tenant exports that changes as a unit: one collector's data, the collectors' outcomes, the
  * connection state, the live counters, the request budgets. `version` changes whenever what `write` writes may have
- * changed; a volatile group (the budgets, which follow the clock) has to be written at every read.
+ * changed.
  */
 export interface SeriesGroup {
   readonly name: string;
-  readonly volatile: boolean;
   readonly version: number;
   write(out: SampleWriter): void;
 }
@@ -65,6 +66,8 @@ export class Tenant {
   readonly #announced = new Map<SeriesGroup, number>();
   /** Bumped when health's services change, for collectors that read them. */
   #servicesVersion = 0;
+  #budgetsTimer?: NodeJS.Timeout;
+  #stopped = false;
 
   constructor(readonly config: TenantConfig, global: Config, logger: Logger) {
     this.name = config.name;
@@ -78,22 +81,21 @@ export class Tenant {
     this.groups = [
       ...runners.map((runner): SeriesGroup => ({
         name: runner.name,
-        volatile: false,
         get version() {
           return runner.version + (runner.collector.readsServices ? tenant.#servicesVersion : 0);
         },
         write: (out) => runner.writeData(out, this.#view()),
       })),
       {
-        name: 'collectors', volatile: false,
+        name: 'collectors',
         get version() {
           return runners.reduce((sum, runner) => sum + runner.version, 0);
         },
         write: (out) => runners.forEach((runner) => runner.writeOutcome(out)),
       },
-      { name: 'connection', volatile: false, get version() { return connection.version; }, write: (out) => connection.write(out) },
-      { name: 'live', volatile: false, get version() { return live.version; }, write: (out) => live.write(out) },
-      { name: 'budgets', volatile: true, version: 0, write: (out) => connection.writeBudgets(out) },
+      { name: 'connection', get version() { return connection.version; }, write: (out) => connection.write(out) },
+      { name: 'live', get version() { return live.version; }, write: (out) => live.write(out) },
+      { name: 'budgets', get version() { return connection.budgetsVersion; }, write: (out) => connection.writeBudgets(out) },
     ];
   }
 
@@ -141,14 +143,34 @@ export class Tenant {
     };
   }
 
+  /** No more announcements once the scheduler stopped the tenant's refreshes (a reload removed or replaced it). */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#budgetsTimer);
+  }
+
   onChange(listener: (changed: SeriesGroup[]) => void): void {
     this.#listeners.push(listener);
   }
 
   #announce(): void {
-    const changed = this.groups.filter((group) => !group.volatile && this.#announced.get(group) !== group.version);
+    const changed = this.groups.filter((group) => this.#announced.get(group) !== group.version);
     for (const group of changed) this.#announced.set(group, group.version);
     if (changed.length > 0) for (const listener of this.#listeners) listener(changed);
+    this.#announceBudgetsWhenTheyGrow();
+  }
+
+  /**
+   * The budgets grow back by themselves as requests leave their windows; the exposition hears of it then, so it can
+   * render them ahead of the scrape like everything else. Requests of one refresh leave within moments of each
+   * other: one announcement a second after the first of them covers them all (the budget shows at most that much less
+   * than it has, never more).
+   */
+  #announceBudgetsWhenTheyGrow(): void {
+    clearTimeout(this.#budgetsTimer);
+    const at = this.connection.budgetsChangeAt();
+    if (at === undefined || this.#stopped) return;
+    this.#budgetsTimer = setTimeout(() => this.#announce(), Math.max(0, at - Date.now()) + BUDGET_ANNOUNCE_COALESCE_MS).unref();
   }
 
   #view(): TenantView {

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { CONTENT_TYPES, type ExpositionFormat } from '../exposition/render.js';
 import type { ExpositionStore } from '../exposition/store.js';
@@ -39,24 +39,63 @@ const ALLOWED: Record<string, string> = {
  */
 const LANDING_PAGE_HEADERS = { 'Content-Security-Policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'", 'X-Frame-Options': 'DENY' };
 
-export function createApp({ exposition, tenantNames, isReady, version, security, reload, history, tenants }: AppOptions): express.Express {
+/**
+ * Every response, errors and 401s included, gets nosniff and the web config's headers; then basic auth, on every path
+ * as exporter-toolkit does (health checks included: a probe sends the credentials, or checks the TCP port). False
+ * when the request was answered with 401.
+ */
+async function admit(req: IncomingMessage, res: ServerResponse, security: WebSecurity): Promise<boolean> {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  for (const [name, value] of Object.entries(security.current().headers)) res.setHeader(name, value);
+  if (await security.authenticate(req.headers.authorization)) return true;
+  res.setHeader('WWW-Authenticate', 'Basic realm="m365-health-exporter", charset="UTF-8"');
+  res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Unauthorized\n');
+  return false;
+}
+
+/**
+ * The request handler: scrapes (GET or HEAD of /metrics, or of /probe with one configured tenant) are answered
+ * directly, as they come every few seconds from every Prometheus and a scrape of a small tenant costs less than
+ * express's setup of a request; everything else, malformed scrapes included, goes through the express routes.
+ */
+export function createApp(options: AppOptions): RequestListener {
+  const app = expressApp(options);
+  const { exposition, security } = options;
+  return (req, res) => {
+    const target = scrapeTarget(req, exposition);
+    if (!target) {
+      app(req, res);
+      return;
+    }
+    void (async () => {
+      if (await admit(req, res, security)) await serve(req, res, exposition, target.tenant);
+    })().catch((error: Error) => {
+      if (res.headersSent) res.destroy(error);
+      else res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`internal error: ${error.message}\n`);
+    });
+  };
+}
+
+/** What a well-formed scrape asks for: every tenant, or one configured tenant; undefined for anything else. */
+function scrapeTarget(req: IncomingMessage, exposition: ExpositionStore): { tenant?: string } | undefined {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
+  const url = req.url ?? '';
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  if (path === '/metrics') return {};
+  if (path !== '/probe' || query < 0) return undefined;
+  const names = new URLSearchParams(url.slice(query + 1)).getAll('tenant');
+  return names.length === 1 && exposition.has(names[0]!) ? { tenant: names[0]! } : undefined;
+}
+
+function expressApp({ exposition, tenantNames, isReady, version, security, reload, history, tenants }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // The exposition is already bytes: no ETag (express would hash every body), no query-string parsing beyond one key.
   app.set('etag', false);
 
-  // Every response, errors and 401s included, gets nosniff and the web config's headers; then basic auth, on every
-  // path as exporter-toolkit does (health checks included: a probe sends the credentials, or checks the TCP port).
   app.use(async (req, res, next) => {
-    const web = security.current();
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    for (const [name, value] of Object.entries(web.headers)) res.setHeader(name, value);
-    if (await security.authenticate(req.get('authorization'))) {
-      next();
-      return;
-    }
-    res.setHeader('WWW-Authenticate', 'Basic realm="m365-health-exporter", charset="UTF-8"');
-    res.status(401).type('text').send('Unauthorized\n');
+    if (await admit(req, res, security)) next();
   });
 
   app.get('/', (_req, res) => {
@@ -138,9 +177,9 @@ export function createApp({ exposition, tenantNames, isReady, version, security,
 }
 
 /** Writes the exposition as it is stored: buffers, never joined into one string, with backpressure. */
-async function serve(req: Request, res: Response, exposition: ExpositionStore, tenant: string | undefined): Promise<void> {
-  const format = negotiateFormat(req.get('accept'));
-  const gzip = acceptsGzip(req.get('accept-encoding'));
+async function serve(req: IncomingMessage, res: ServerResponse, exposition: ExpositionStore, tenant: string | undefined): Promise<void> {
+  const format = negotiateFormat(req.headers.accept);
+  const gzip = acceptsGzip(req.headers['accept-encoding']);
   const parts = await exposition.body({ format, gzip, tenant });
   res.setHeader('Content-Type', CONTENT_TYPES[format]);
   res.setHeader('Vary', 'Accept, Accept-Encoding');

@@ -3,9 +3,9 @@
  * when a group changes (never at scrape time), gzip members concatenate into one valid stream, OpenMetrics and text
  * are negotiated, HEAD and Content-Length are right.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,13 +17,13 @@ import { acceptsGzip, createApp, negotiateFormat } from '../../src/server/app.js
 import { WebSecurity } from '../../src/server/security.js';
 import { parseExposition, select } from '../helpers/exposition.js';
 
-/** A tenant with one data group (services) and one volatile group; counts how often each is written. */
+/** A tenant with one data group (services) and a budgets group; counts how often the data group is written. */
 function fakeTenant(name: string, services: number) {
   let listener: ((changed: SeriesGroup[]) => void) | undefined;
-  const writes = { data: 0, volatile: 0 };
+  const writes = { data: 0 };
   const state = { services, version: 1 };
   const data: SeriesGroup = {
-    name: 'health', volatile: false,
+    name: 'health',
     get version() {
       return state.version;
     },
@@ -33,14 +33,13 @@ function fakeTenant(name: string, services: number) {
       out.add(METRICS.graphRequests, { endpoint: 'issues', code: '200' }, 7);
     },
   };
-  const volatile: SeriesGroup = {
-    name: 'budgets', volatile: true, version: 0,
+  const budgets: SeriesGroup = {
+    name: 'budgets', version: 1,
     write(out: SampleWriter) {
-      writes.volatile++;
       out.add(METRICS.requestBudgetRemaining, { api: 'serviceCommunications', window: '1m' }, 240);
     },
   };
-  const tenant: ExposedTenant = { name, groups: [data, volatile], onChange: (l) => void (listener = l) };
+  const tenant: ExposedTenant = { name, groups: [data, budgets], onChange: (l) => void (listener = l) };
   return {
     tenant, writes,
     refresh(servicesNow: number) {
@@ -59,9 +58,9 @@ describe('ExpositionStore', () => {
     await store.settled();
     expect(a.writes.data).toBe(1);
     await store.body({ format: 'text', gzip: false });
+    await store.body({ format: 'text', gzip: true });
     await store.body({ format: 'text', gzip: true, tenant: 'a' });
     expect(a.writes.data).toBe(1);
-    expect(a.writes.volatile).toBe(2);
     a.refresh(5);
     await store.settled();
     expect(a.writes.data).toBe(2);
@@ -104,6 +103,51 @@ describe('ExpositionStore', () => {
   });
 });
 
+describe('ExpositionStore gzip for a fleet', () => {
+  /** Plain and gzip bodies of /metrics and /probe agree, byte for byte, after inflating. */
+  async function expectGzipMatchesText(store: ExpositionStore, probe: string) {
+    for (const tenant of [undefined, probe]) {
+      const plain = Buffer.concat(await store.body({ format: 'openmetrics', gzip: false, tenant }));
+      const gzipped = Buffer.concat(await store.body({ format: 'openmetrics', gzip: true, tenant }));
+      expect(gunzipSync(gzipped).equals(plain)).toBe(true);
+    }
+  }
+
+  it('stays one valid stream, about as small as gzip of the whole text, as tenants change, leave, return and are replaced', async () => {
+    const tenants = Array.from({ length: 70 }, (_, i) => fakeTenant(`t${String(i).padStart(2, '0')}`, 200));
+    const store = new ExpositionStore(new Registry());
+    for (const t of tenants) store.add(t.tenant);
+    await store.settled();
+    await expectGzipMatchesText(store, 't00');
+    const plain = Buffer.concat(await store.body({ format: 'text', gzip: false }));
+    const gzipped = Buffer.concat(await store.body({ format: 'text', gzip: true }));
+    // The process metrics go uncompressed (stored blocks); the tenants' lines compress as well as one stream would.
+    expect(gzipped.length).toBeLessThan(gzipSync(plain).length * 1.3);
+
+    tenants[33]!.refresh(5); // the second block's second tenant: it and the one after it are recompressed
+    tenants[0]!.refresh(0);
+    await store.settled();
+    await expectGzipMatchesText(store, 't33');
+    const text = Buffer.concat(await store.body({ format: 'text', gzip: false })).toString();
+    expect(select(parseExposition(text), 'm365_service_operational', { tenant: 't33' })).toHaveLength(5);
+
+    store.remove('t34');
+    store.remove('t69');
+    await store.settled();
+    await expectGzipMatchesText(store, 't35');
+    expect(select(parseExposition(Buffer.concat(await store.body({ format: 'text', gzip: false })).toString()), 'm365_exporter_graph_requests_total')).toHaveLength(68);
+
+    store.add(fakeTenant('newcomer', 3).tenant); // takes the free place in the second block
+    store.add(fakeTenant('t10', 2).tenant); // a reload's replacement, in its predecessor's place
+    await store.settled();
+    await expectGzipMatchesText(store, 't10');
+    const after = parseExposition(gunzipSync(Buffer.concat(await store.body({ format: 'text', gzip: true }))).toString());
+    expect(select(after, 'm365_service_operational', { tenant: 'newcomer' })).toHaveLength(3);
+    expect(select(after, 'm365_service_operational', { tenant: 't10' })).toHaveLength(2);
+    expect(select(after, 'm365_exporter_graph_requests_total')).toHaveLength(69);
+  });
+});
+
 describe('content negotiation', () => {
   it('prefers OpenMetrics as Prometheus asks for it, text otherwise', () => {
     const prometheus = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -131,7 +175,7 @@ describe('HTTP serving', () => {
       security: new WebSecurity({ logger: pino({ enabled: false }), onSecrets: () => undefined }), reload: async () => ({ ok: true }), tenants: () => [],
     });
     server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+      const s = createServer(app).listen(0, '127.0.0.1', () => resolve(s));
     });
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -160,6 +204,19 @@ describe('HTTP serving', () => {
     expect(probe).toContain('# TYPE m365_exporter_graph_requests_total counter\n');
     expect(probe).not.toContain('# EOF');
     expect(probe).not.toContain('m365_exporter_build_info');
+  });
+
+  it('answers scrapes the express routes would answer the same way, and leaves malformed ones to them', async () => {
+    // Served directly: headers of every response, and the same body as the case-insensitive express route gives.
+    const direct = await fetch(`${url}/probe?tenant=contoso`, { headers: { 'Accept-Encoding': 'identity' } });
+    const routed = await fetch(`${url}/PROBE?tenant=contoso`, { headers: { 'Accept-Encoding': 'identity' } });
+    expect(direct.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(routed.status).toBe(200);
+    expect(await direct.text()).toBe(await routed.text());
+    // Malformed or unknown: the routes' answers.
+    expect((await fetch(`${url}/probe?tenant=contoso&tenant=other`)).status).toBe(400);
+    expect(await (await fetch(`${url}/probe?tenant=nobody`)).text()).toContain('unknown tenant "nobody"');
+    expect((await fetch(`${url}/metrics`, { method: 'POST' })).status).toBe(405);
   });
 });
 
