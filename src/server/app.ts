@@ -181,15 +181,15 @@ async function serve(req: IncomingMessage, res: ServerResponse, exposition: Expo
   const format = negotiateFormat(req.headers.accept);
   const gzip = acceptsGzip(req.headers['accept-encoding']);
   const parts = await exposition.body({ format, gzip, tenant });
-  res.setHeader('Content-Type', CONTENT_TYPES[format]);
-  res.setHeader('Vary', 'Accept, Accept-Encoding');
-  if (gzip) res.setHeader('Content-Encoding', 'gzip');
-  res.setHeader('Content-Length', parts.reduce((sum, part) => sum + part.length, 0));
-  if (req.method === 'HEAD') {
-    res.end();
-    return;
-  }
-  await writeAll(res, parts);
+  res.writeHead(200, {
+    'Content-Type': CONTENT_TYPES[format],
+    Vary: 'Accept, Accept-Encoding',
+    ...(gzip && { 'Content-Encoding': 'gzip' }),
+    'Content-Length': parts.reduce((sum, part) => sum + part.length, 0),
+  });
+  if (req.method === 'HEAD') res.end();
+  else if (parts.length === 1) res.end(parts[0]);
+  else await writeAll(res, parts);
 }
 
 /** Batches of about 1 MiB per socket write (cork/uncork makes one writev of them), waiting for drain between. */
