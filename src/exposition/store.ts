@@ -119,36 +119,6 @@ function headerOf(family: FamilyHeader): Header {
   };
 }
 
-/** Parts at least this large are written as they are; smaller neighbours are joined up to it. */
-const COALESCE_BYTES = 16 * 1024;
-
-/**
- * Joins runs of small buffers (a tenant's one-line families) into buffers of about COALESCE_BYTES: a write costs the
- * same for 100 bytes as for 16 KiB, and a fleet has tens of thousands of small parts. Large parts are not copied.
- */
-function coalesce(parts: Buffer[]): Buffer[] {
-  const out: Buffer[] = [];
-  let run: Buffer[] = [];
-  let runBytes = 0;
-  const flush = () => {
-    if (run.length > 0) out.push(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
-    run = [];
-    runBytes = 0;
-  };
-  for (const part of parts) {
-    if (part.length >= COALESCE_BYTES) {
-      flush();
-      out.push(part);
-      continue;
-    }
-    run.push(part);
-    runBytes += part.length;
-    if (runBytes >= COALESCE_BYTES) flush();
-  }
-  flush();
-  return out;
-}
-
 /** Lets the event loop serve pending I/O (scrapes, health checks) before the next render. */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -230,7 +200,7 @@ export class ExpositionStore {
       }
     }
     if (format === 'openmetrics') parts.push(EOF);
-    return coalesce(parts);
+    return parts;
   }
 
   /** One gzip stream: the process metrics as stored blocks, then the compressed units of every block, family by family. */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Answer, Outbound } from '../auth/outbound.js';
 import type { RequestBudget } from './budget.js';
@@ -47,8 +46,6 @@ type Outcome =
   /** 401 InvalidAuthenticationToken: the token was revoked or is otherwise no longer good; try once with a new one. */
   | { kind: 'renew'; error: GraphError; token: string };
 
-/** Answers remembered per client (one tenant): every page of its collections, with room for the Monitoring API's. */
-const REMEMBERED_ANSWERS = 64;
 const RETRYABLE_STATUSES = new Set([429, 503, 504]);
 const BASE_BACKOFF_MS = 1_000;
 
@@ -61,8 +58,6 @@ export class GraphClient {
   readonly #origin: string;
   #active = 0;
   readonly #waiting: Array<() => void> = [];
-  /** The last answer of each URL read recently, least recently read first. */
-  readonly #lastAnswers = new Map<string, { digest: string; body: unknown }>();
 
   constructor(options: GraphClientOptions) {
     this.#options = options;
@@ -151,7 +146,7 @@ export class GraphClient {
     const text = answer.body;
     if (answer.status >= 200 && answer.status < 300) {
       try {
-        return { kind: 'done', body: this.#parse(url, text) };
+        return { kind: 'done', body: JSON.parse(text) };
       } catch {
         throw new InvalidResponseError(`${endpoint}: response is not valid JSON (${text.length} bytes, starts ${JSON.stringify(excerpt(text, [token]).slice(0, 40))})`);
       }
@@ -162,22 +157,6 @@ export class GraphClient {
     if (answer.status === 429) observer.onThrottled(endpoint);
     if (!RETRYABLE_STATUSES.has(answer.status)) throw error;
     return { kind: 'retry', error, retryAfterMs: parseRetryAfter(answer.headers.get('retry-after')) };
-  }
-
-  /**
-   * JSON.parse, but a document identical to the one this URL answered last time is the object parsed then: most
-   * refreshes read what they read before (the message center changes a few times a day), and parsing, validating
-   * and mapping it again would make a fleet's refreshes cost CPU and garbage for nothing. Callers never mutate what
-   * they get (validation builds new objects; src/graph/resources.ts caches those by this identity in turn).
-   */
-  #parse(url: string, text: string): unknown {
-    const digest = createHash('sha256').update(text).digest('base64');
-    const last = this.#lastAnswers.get(url);
-    this.#lastAnswers.delete(url);
-    const body = last?.digest === digest ? last.body : JSON.parse(text);
-    this.#lastAnswers.set(url, { digest, body });
-    if (this.#lastAnswers.size > REMEMBERED_ANSWERS) this.#lastAnswers.delete(this.#lastAnswers.keys().next().value!);
-    return body;
   }
 
   /** Capped exponential backoff with jitter (50-100% of the step), so many tenants do not retry in lockstep. */

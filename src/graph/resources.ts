@@ -58,20 +58,10 @@ export function selectOf(schema: z.ZodObject): string[] {
  * Validates every item of a Graph collection. One malformed item fails the whole refresh (so the last good data
  * stays exported and nothing is silently lost); the message names the item and the property.
  */
-/** Validated items by schema and raw item: an answer identical to the last one is the same object (GraphClient). */
-const validated = new WeakMap<z.ZodObject, WeakMap<object, unknown>>();
-
 export function parseItems<S extends z.ZodObject>(schema: S, items: unknown[], endpoint: string): Array<z.infer<S>> {
-  let known = validated.get(schema);
-  if (!known) validated.set(schema, (known = new WeakMap()));
   return items.map((item, index) => {
-    const cached = typeof item === 'object' && item !== null ? known.get(item) : undefined;
-    if (cached !== undefined) return cached as z.infer<S>;
     const parsed = schema.safeParse(item);
-    if (parsed.success) {
-      if (typeof item === 'object' && item !== null) known.set(item, parsed.data);
-      return parsed.data;
-    }
+    if (parsed.success) return parsed.data;
     const id = typeof (item as { id?: unknown })?.id === 'string' ? `"${(item as { id: string }).id}"` : `#${index}`;
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(item)'}: ${issue.message}`).join('; ');
     throw new InvalidResponseError(`${endpoint}: item ${id} does not match the API reference: ${problems}`);

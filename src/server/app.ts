@@ -176,7 +176,7 @@ function expressApp({ exposition, tenantNames, isReady, version, security, reloa
   return app;
 }
 
-/** Writes the exposition as it is stored: buffers, never joined into one string, with backpressure. */
+/** Writes the exposition as it is stored: buffers, never joined into one string. */
 async function serve(req: IncomingMessage, res: ServerResponse, exposition: ExpositionStore, tenant: string | undefined): Promise<void> {
   const format = negotiateFormat(req.headers.accept);
   const gzip = acceptsGzip(req.headers['accept-encoding']);
@@ -189,38 +189,19 @@ async function serve(req: IncomingMessage, res: ServerResponse, exposition: Expo
   });
   if (req.method === 'HEAD') res.end();
   else if (parts.length === 1) res.end(parts[0]);
-  else await writeAll(res, parts);
+  else writeAll(res, parts);
 }
 
-/** Batches of about 1 MiB per socket write (cork/uncork makes one writev of them), waiting for drain between. */
-async function writeAll(res: ServerResponse, parts: Buffer[]): Promise<void> {
-  const BATCH_BYTES = 1 << 20;
-  let batched = 0;
+/**
+ * Hands every stored buffer to the socket in one writev, none copied: they are already in memory and immutable, so
+ * waiting for 'drain' between them would save nothing and leave the rest of the body waiting behind whatever else
+ * the event loop runs (refreshes, renders); libuv writes what the socket takes at once and the rest as it drains.
+ */
+function writeAll(res: ServerResponse, parts: Buffer[]): void {
   res.cork();
-  for (const part of parts) {
-    res.write(part);
-    batched += part.length;
-    if (batched < BATCH_BYTES) continue;
-    batched = 0;
-    res.uncork();
-    if (res.writableNeedDrain) await drained(res);
-    if (res.destroyed) return;
-    res.cork();
-  }
+  for (const part of parts) res.write(part);
   res.uncork();
   res.end();
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 /** Media ranges of an Accept-like header with their q values (RFC 9110 §12.5.1). */
