@@ -137,19 +137,20 @@ afterAll(() => {
 type BenchResult = {
   tenants: number; readyS: number; exposition: { textMiB: number; gzipBytes: number; staticGzipBytes: number; samples: number };
   ms: Record<string, { median: number }>; ratio: Record<string, number>; maxHealthyDuringScrapeMs: number; rssMiB: number;
-  heapUsedMiB: number; rssPerTenantMiB?: number;
+  heapUsedMiB: number; rssPerTenantMiB?: number; cpuPercent?: number;
 };
 
 /** The README's table: one row per fleet size, exporter time / static time for each path. */
 function markdownTable(rows: BenchResult[]): string {
   const ms = (r: BenchResult, key: string) => r.ms[key]!.median;
   const lines = [
-    '| Tenants | Samples | Text | Gzip (static) | Ready | /metrics gzip: exporter / static | /metrics text | 4 scrapers gzip | /probe gzip | /probe text | Longest /-/healthy during a scrape | RSS (heap) | RSS per tenant |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| Tenants | Samples | Text | Gzip (static) | Ready | /metrics gzip: exporter / static | /metrics text | 4 scrapers gzip | /probe gzip | /probe text | Longest /-/healthy during a scrape | Exporter CPU | RSS (heap) | RSS per tenant |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.tenants} | ${r.exposition.samples.toLocaleString('en')} | ${r.exposition.textMiB} MiB | ${(r.exposition.gzipBytes / 2 ** 20).toFixed(2)} (${(r.exposition.staticGzipBytes / 2 ** 20).toFixed(2)}) MiB | ${r.readyS.toFixed(1)} s `
       + `| ${ms(r, 'metricsGzip')} / ${ms(r, 'staticGzip')} ms = **${r.ratio.metricsGzip}×** | ${ms(r, 'metricsText')} / ${ms(r, 'staticText')} ms = ${r.ratio.metricsText}× `
       + `| ${ms(r, 'metricsGzip4')} / ${ms(r, 'staticGzip4')} ms = ${r.ratio.metricsGzip4}× | ${ms(r, 'probeGzip')} / ${ms(r, 'staticProbeGzip')} ms = **${r.ratio.probeGzip}×** `
-      + `| ${ms(r, 'probeText')} / ${ms(r, 'staticProbeText')} ms = ${r.ratio.probeText}× | ${r.maxHealthyDuringScrapeMs} ms | ${r.rssMiB} (${r.heapUsedMiB}) MiB | ${r.rssPerTenantMiB ?? '–'} MiB |`),
+      + `| ${ms(r, 'probeText')} / ${ms(r, 'staticProbeText')} ms = ${r.ratio.probeText}× | ${r.maxHealthyDuringScrapeMs} ms | ${r.cpuPercent ?? '–'} % `
+      + `| ${r.rssMiB} (${r.heapUsedMiB}) MiB | ${r.rssPerTenantMiB ?? '–'} MiB |`),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -187,6 +188,8 @@ describe('exporter at fleet scale (realistic tenants)', () => {
         let previousScrape = Date.now() / 1_000;
         let rss = 0;
         let heap = 0;
+        // The exporter's CPU between the first and the last scrape: how busy its one event loop is with refreshes.
+        const cpuSeconds: Array<{ at: number; seconds: number }> = [];
         for (let round = 0; round < ROUNDS; round++) {
           await new Promise((resolve) => setTimeout(resolve, (intervalS + 2) * 1_000));
           // The path users hit: the first scrape after every tenant refreshed.
@@ -199,6 +202,7 @@ describe('exporter at fleet scale (realistic tenants)', () => {
           previousScrape = Date.now() / 1_000;
           rss = sampleValue(plain.body.toString(), 'process_resident_memory_bytes');
           heap = sampleValue(plain.body.toString(), 'nodejs_heap_size_used_bytes');
+          cpuSeconds.push({ at: Date.now() / 1_000, seconds: sampleValue(plain.body.toString(), 'process_cpu_seconds_total') });
           const staticGzip = gzipSync(plain.body);
           sizes = { textBytes: plain.body.length, gzipBytes: gz.body.length, staticGzipBytes: staticGzip.length, samples: plain.body.toString().split('\n').filter((l) => l && !l.startsWith('#')).length };
           fixed.serve(plain.body, staticGzip);
@@ -243,6 +247,8 @@ describe('exporter at fleet scale (realistic tenants)', () => {
             probeText: ratio('probeText', 'staticProbeText'),
           },
           maxHealthyDuringScrapeMs: Math.round(healthyMaxMs * 10) / 10,
+          cpuPercent: cpuSeconds.length > 1
+            ? Math.round(((cpuSeconds.at(-1)!.seconds - cpuSeconds[0]!.seconds) / (cpuSeconds.at(-1)!.at - cpuSeconds[0]!.at)) * 100) : undefined,
           rssMiB: Math.round(rss / 2 ** 20),
           heapUsedMiB: Math.round(heap / 2 ** 20),
           rssPerTenantMiB: rssOneTenant !== undefined && size > 1 ? Math.round(((rss - rssOneTenant) / (size - 1) / 2 ** 20) * 1000) / 1000 : undefined,
