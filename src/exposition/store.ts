@@ -22,7 +22,7 @@ const COMPRESS_ON_LOOP_BYTES = 64 * 1024;
 
 /** zlib hands its output out as views of 16 KiB buffers; a small result kept for long gets a buffer of its own size. */
 function ownBuffer(compressed: Buffer): Buffer {
-  return compressed.length < compressed.buffer.byteLength / 2 ? Buffer.from(compressed) : compressed;
+  return compressed.length < compressed.buffer.byteLength / 2 ? keepable(compressed) : compressed;
 }
 
 async function memberOf(text: Buffer): Promise<Buffer> {
@@ -117,6 +117,18 @@ function headerOf(family: FamilyHeader): Header {
     member: { text: gzipSync(text.text), openmetrics: gzipSync(text.openmetrics) },
     deflate: { text: syncFlushed(text.text), openmetrics: syncFlushed(text.openmetrics) },
   };
+}
+
+/**
+ * A buffer of its own for text kept until the next change: Buffer.from puts texts under 4 KiB into shared 8 KiB
+ * slabs, and a slab lives as long as any text in it, so a fleet's small chunks, replaced at different times, would
+ * keep about half as much again in dead neighbours alive.
+ */
+function keepable(text: Buffer): Buffer {
+  if (text.byteLength === text.buffer.byteLength) return text;
+  const own = Buffer.allocUnsafeSlow(text.byteLength);
+  text.copy(own);
+  return own;
 }
 
 /** Lets the event loop serve pending I/O (scrapes, health checks) before the next render. */
@@ -293,10 +305,11 @@ export class ExpositionStore {
     const out = new LineWriter({ tenant: entry.tenant.name });
     group.write(out);
     const chunks = await Promise.all([...out.families].map(async ([family, lines]) => {
-      const text = Buffer.from(lines);
+      const rendered = Buffer.from(lines);
       // A refresh often writes what it wrote before: unchanged lines keep their chunk and its compressions.
       const same = entry.chunks.get(family);
-      if (same?.text.equals(text)) return [family, same] as const;
+      if (same?.text.equals(rendered)) return [family, same] as const;
+      const text = keepable(rendered);
       const chunk: Chunk = { text, ...checksum(text) };
       if (entry.probed) chunk.member = await memberOf(text);
       return [family, chunk] as const;
@@ -337,7 +350,7 @@ export class ExpositionStore {
       block.units.delete(family);
       return;
     }
-    const unit = Buffer.concat(deflates);
+    const unit = keepable(Buffer.concat(deflates));
     // Each continuation is kept as a view of the unit: zlib hands its output out as slices of 16 KiB buffers, which a
     // fleet's tens of thousands of small chunks would otherwise each keep alive.
     let offset = 0;
