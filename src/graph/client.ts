@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Answer, Outbound } from '../auth/outbound.js';
 import type { RequestBudget } from './budget.js';
@@ -41,10 +42,16 @@ export interface RequestOptions {
 }
 
 type Outcome =
-  | { kind: 'done'; body: unknown }
+  | { kind: 'done'; text: string; token: string }
   | { kind: 'retry'; error: ExporterError; retryAfterMs?: number }
   /** 401 InvalidAuthenticationToken: the token was revoked or is otherwise no longer good; try once with a new one. */
   | { kind: 'renew'; error: GraphError; token: string };
+
+/** A collection read again: unchanged since the read whose digest was given, or its items and their digest. */
+export type CollectionRead = { changed: false } | { changed: true; items: unknown[]; digest: string };
+
+/** Pages remembered per client (one tenant): every page of its collections, with room to spare. */
+const REMEMBERED_PAGES = 64;
 
 const RETRYABLE_STATUSES = new Set([429, 503, 504]);
 const BASE_BACKOFF_MS = 1_000;
@@ -58,6 +65,8 @@ export class GraphClient {
   readonly #origin: string;
   #active = 0;
   readonly #waiting: Array<() => void> = [];
+  /** Per page URL read recently (least recently read first): the digest of its text and the nextLink in it. */
+  readonly #pages = new Map<string, { digest: string; next: string | undefined }>();
 
   constructor(options: GraphClientOptions) {
     this.#options = options;
@@ -66,7 +75,22 @@ export class GraphClient {
 
   /** GETs a collection and follows `@odata.nextLink` to the end, refusing loops and more than `maxPages` pages. */
   async getCollection(path: string, options: RequestOptions): Promise<unknown[]> {
-    const items: unknown[] = [];
+    return this.#itemsOf(await this.#readPages(path, options), options.endpoint);
+  }
+
+  /**
+   * As getCollection, but when every page answers exactly what it answered for the read with digest `since` (the
+   * message center changes a few times a day, a fleet refreshes every minute), nothing is parsed: the caller keeps
+   * what it made of that read. A page seen before is not even parsed to find the next one: its nextLink is remembered.
+   */
+  async readCollection(path: string, options: RequestOptions, since: string | undefined): Promise<CollectionRead> {
+    const pages = await this.#readPages(path, options);
+    const digest = createHash('sha256').update(pages.map((page) => page.digest).join()).digest('base64');
+    return digest === since ? { changed: false } : { changed: true, items: this.#itemsOf(pages, options.endpoint), digest };
+  }
+
+  async #readPages(path: string, options: RequestOptions): Promise<Page[]> {
+    const pages: Page[] = [];
     const visited = new Set<string>();
     let url: string | undefined = this.#url(path, options.select);
     for (let page = 1; url !== undefined; page++) {
@@ -74,14 +98,16 @@ export class GraphClient {
         throw new PagingError(`${options.endpoint}: more than ${this.#options.maxPages} pages (graph.maxPages); stopped paging`);
       }
       visited.add(url);
-      const body = await this.getJson(url, options, { Prefer: `odata.maxpagesize=${this.#options.pageSize}` });
-      if (typeof body !== 'object' || body === null || !Array.isArray((body as { value?: unknown }).value)) {
-        throw new InvalidResponseError(`${options.endpoint}: page ${page} has no "value" array`);
-      }
-      items.push(...(body as { value: unknown[] }).value);
-      const next = (body as Record<string, unknown>)['@odata.nextLink'];
-      if (next === undefined || next === null) break;
-      if (typeof next !== 'string') throw new InvalidResponseError(`${options.endpoint}: @odata.nextLink is not a string`);
+      const { text, hide } = await this.#getText(url, options, { Prefer: `odata.maxpagesize=${this.#options.pageSize}` });
+      const digest = createHash('sha256').update(text).digest('base64');
+      const known = this.#pages.get(url);
+      this.#pages.delete(url);
+      const read: Page = known?.digest === digest ? { text, hide, digest, next: known.next } : parsePage({ text, hide, digest }, page, options.endpoint);
+      this.#pages.set(url, { digest, next: read.next });
+      if (this.#pages.size > REMEMBERED_PAGES) this.#pages.delete(this.#pages.keys().next().value!);
+      pages.push(read);
+      const next = read.next;
+      if (next === undefined) break;
       if (visited.has(next)) throw new PagingError(`${options.endpoint}: @odata.nextLink points back to a page already read (${page} pages); stopped paging`);
       if (new URL(next, this.#origin).origin !== this.#origin) {
         // The token must never be sent to another host, whatever a response says.
@@ -89,18 +115,28 @@ export class GraphClient {
       }
       url = next;
     }
-    return items;
+    return pages;
+  }
+
+  #itemsOf(pages: Page[], endpoint: string): unknown[] {
+    return pages.flatMap((page, i) => (page.items ?? parsePage(page, i + 1, endpoint).items)!);
   }
 
   /** GETs one JSON document (path relative to the Graph root, or an absolute URL on it), with retries. */
   async getJson(pathOrUrl: string, options: RequestOptions, headers: Record<string, string> = {}): Promise<unknown> {
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : this.#url(pathOrUrl, options.select);
+    const { text, hide } = await this.#getText(url, options, headers);
+    return parseJson(text, options.endpoint, hide);
+  }
+
+  /** GETs one document's text, with retries: a 2xx answer (and the token, which no message may show), else the typed error of the last attempt. */
+  async #getText(url: string, options: RequestOptions, headers: Record<string, string>): Promise<{ text: string; hide: string[] }> {
     let rejected: string | undefined;
     let renewed = false;
     for (let retries = 0; ;) {
       const outcome = await this.#withSlot(() => this.#attempt(url, options, headers, rejected));
       rejected = undefined;
-      if (outcome.kind === 'done') return outcome.body;
+      if (outcome.kind === 'done') return { text: outcome.text, hide: [outcome.token] };
       if (outcome.kind === 'renew') {
         if (renewed) throw outcome.error;
         renewed = true;
@@ -144,13 +180,7 @@ export class GraphClient {
     }
     observer.onResponse(endpoint, String(answer.status), seconds());
     const text = answer.body;
-    if (answer.status >= 200 && answer.status < 300) {
-      try {
-        return { kind: 'done', body: JSON.parse(text) };
-      } catch {
-        throw new InvalidResponseError(`${endpoint}: response is not valid JSON (${text.length} bytes, starts ${JSON.stringify(excerpt(text, [token]).slice(0, 40))})`);
-      }
-    }
+    if (answer.status >= 200 && answer.status < 300) return { kind: 'done', text, token };
     const odata = parseODataError(text, [token]);
     const error = new GraphError(answer.status, odata?.code ?? 'unknown', odata?.message ?? answer.statusText, endpoint, odata?.requestId);
     if (answer.status === 401 && odata?.code.toLowerCase() === 'invalidauthenticationtoken') return { kind: 'renew', error, token };
@@ -203,4 +233,33 @@ export function parseRetryAfter(header: string | null, now: number = Date.now())
   if (/^\d+(\.\d+)?$/.test(value)) return Math.ceil(Number(value) * 1_000);
   const date = HTTP_DATE.some((format) => format.test(value)) ? Date.parse(value) : ASCTIME.test(value) ? Date.parse(`${value} GMT`) : NaN;
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** One page of a collection as read: its text, the digest of it, its nextLink, and its items once parsed. */
+interface Page {
+  text: string;
+  /** What no error message may show (the token the page was read with). */
+  hide: string[];
+  digest: string;
+  next: string | undefined;
+  items?: unknown[];
+}
+
+/** A 2xx body that is not JSON is the server's fault, never retried; the message shows where it goes wrong. */
+function parseJson(text: string, endpoint: string, hide: string[]): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InvalidResponseError(`${endpoint}: response is not valid JSON (${text.length} bytes, starts ${JSON.stringify(excerpt(text, hide).slice(0, 40))})`);
+  }
+}
+
+function parsePage({ text, hide, digest }: Pick<Page, 'text' | 'hide' | 'digest'>, page: number, endpoint: string): Page {
+  const body = parseJson(text, endpoint, hide);
+  if (typeof body !== 'object' || body === null || !Array.isArray((body as { value?: unknown }).value)) {
+    throw new InvalidResponseError(`${endpoint}: page ${page} has no "value" array`);
+  }
+  const next = (body as Record<string, unknown>)['@odata.nextLink'];
+  if (next !== undefined && next !== null && typeof next !== 'string') throw new InvalidResponseError(`${endpoint}: @odata.nextLink is not a string`);
+  return { text, hide, digest, next: next ?? undefined, items: (body as { value: unknown[] }).value };
 }
