@@ -163,7 +163,7 @@ export class History {
         this.#store.recordIssues(tenant.name, issues.issues.map((issue) => ({
           id: issue.id, serviceId: idOf.get(issue.serviceName.toLowerCase()) ?? issue.serviceName, serviceName: issue.serviceName,
           classification: issue.classification, status: issue.status, origin: issue.origin, featureGroup: issue.featureGroup, feature: issue.feature,
-          title: issue.title, isResolved: issue.isResolved, start: issue.start.getTime(), end: issue.end?.getTime() ?? null, lastModified: issue.lastModified.getTime(),
+          title: issue.title, isResolved: issue.isResolved, start: issue.start, end: issue.end, lastModified: issue.lastModified,
         })), now);
       }
       if ((names.has('health') || names.has('issues')) && health) {
