@@ -64,6 +64,7 @@ export const issuesCollector: Collector<IssuesSnapshot, IssuesSettings> = {
   readsServices: true,
 
   async fetch(context, previous) {
+    const before = new Map(previous?.issues.map((issue) => [issue.id, issue]));
     const issues = (await listServiceAnnouncement(context, 'issues', serviceHealthIssueSchema)).map((item) => sharedIssues.share({
       id: intern(item.id),
       serviceName: intern(item.service ?? ''),
@@ -81,7 +82,7 @@ export const issuesCollector: Collector<IssuesSnapshot, IssuesSettings> = {
       posts: (item.posts ?? [])
         .map((post) => ({ published: Date.parse(post.createdDateTime), html: bodyHtml(post.description) }))
         .sort((a, b) => a.published - b.published),
-    }));
+    }, before.get(item.id)));
     const ids = new Set(issues.map((issue) => issue.id));
     if (previous !== undefined) {
       // The first refresh is the baseline: counting it would fake a burst of new issues at every restart.

@@ -43,8 +43,9 @@ const parseTime = (value: string | null) => (value ? Date.parse(value) : null);
 export const messagesCollector: Collector<MessagesSnapshot, unknown> = {
   name: 'messages',
 
-  async fetch(context) {
+  async fetch(context, previous) {
     const now = context.now.getTime();
+    const before = new Map(previous?.messages.map((message) => [message.id, message]));
     const messages = (await listServiceAnnouncement(context, 'messages', serviceUpdateMessageSchema))
       .filter((item) => !item.endDateTime || Date.parse(item.endDateTime) > now)
       .map((item) => sharedMessages.share({
@@ -60,7 +61,7 @@ export const messagesCollector: Collector<MessagesSnapshot, unknown> = {
         services: (item.services ?? []).map(intern),
         tags: (item.tags ?? []).map(intern),
         html: bodyHtml(item.body),
-      }));
+      }, before.get(item.id)));
     return { messages };
   },
 

@@ -23,6 +23,14 @@ describe('SharedItems', () => {
     expect(items.share(post())).not.toBe(old);
   });
 
+  it("keeps a tenant's own equal copy from its previous refresh when the kept copy is another tenant's version", () => {
+    const items = new SharedItems<ReturnType<typeof post>>(10);
+    const mine = items.share(post({ title: 'Mine' }));
+    items.share(post({ title: 'Theirs' }));
+    expect(items.share(post({ title: 'Mine' }), mine)).toBe(mine);
+    expect(items.share(post({ title: 'Changed' }), mine)).not.toBe(mine);
+  });
+
   it('forgets the ids seen least recently past its bound', () => {
     const items = new SharedItems<ReturnType<typeof post>>(2);
     const a = items.share(post({ id: 'A' }));
