@@ -3,7 +3,8 @@
  * Standalone simulator (docker-compose, manual runs):
  *   node dist-simulator/cli.js --port 8443 --tenants 2 --scenario incident-lifecycle --ca-out ca.pem
  *   --settle-seconds N: Monitoring API late-data settle time (default 1200).
- *   --profile realistic: 40 services, 100 issues and 300 message-center posts per tenant (benchmarks).
+ *   --profile realistic: 40 services, 100 issues and 300 message-center posts per tenant (benchmarks), drawn from one
+ *     catalogue; --realistic-content per-tenant gives each tenant texts of its own (the worst case for memory).
  * Tenant and client ids are deterministic. Without --client-secret-file every app accepts the secret
  * "simulator-secret": a documented demo value, not a secret. Prints {url, caFile, tenants} as JSON on stdout.
  */
@@ -20,6 +21,7 @@ const { values: args } = parseArgs({
     tenants: { type: 'string', default: '1' },
     services: { type: 'string', default: 'default' },
     profile: { type: 'string' },
+    'realistic-content': { type: 'string', default: 'shared' },
     scenario: { type: 'string' },
     'step-ms': { type: 'string', default: '15000' },
     'ca-out': { type: 'string' },
@@ -44,6 +46,8 @@ async function main(): Promise<void> {
   if (args.scenario && !SCENARIOS[args.scenario]) throw new Error(`unknown scenario '${args.scenario}'; known: ${Object.keys(SCENARIOS).join(', ')}`);
   const clientSecret = args['client-secret-file'] ? (await readFile(args['client-secret-file'], 'utf8')).trim() : DEMO_CLIENT_SECRET;
   if (args.profile !== undefined && args.profile !== 'realistic') throw new Error(`--profile must be 'realistic', got '${args.profile}'`);
+  const realisticContent = args['realistic-content'];
+  if (realisticContent !== 'shared' && realisticContent !== 'per-tenant') throw new Error(`--realistic-content must be 'shared' or 'per-tenant', got '${realisticContent}'`);
   const services = args.services === 'default' ? 'default' : positiveInt('services', args.services);
   const tenants: SimTenantSpec[] = Array.from({ length: positiveInt('tenants', args.tenants) }, (_, i) => ({
     tenantId: guid('5e1f0000', i + 1),
@@ -56,6 +60,7 @@ async function main(): Promise<void> {
     port: positiveInt('port', args.port),
     tenants,
     enforceThrottling: !args['no-throttling'],
+    realisticContent,
     serviceActivitySettleSeconds: positiveInt('settle-seconds', args['settle-seconds']),
     tlsDnsNames: args['dns-name'],
   });

@@ -1,21 +1,28 @@
 /**
  * The `realistic` tenant profile (SimTenantSpec.profile): the volume a large production tenant answers with, so
  * benchmarks measure the exporter on it. 40 issues started within the last 7 days (incidents and advisories, open and
- * resolved, with feature groups), 60 older resolved ones, and 300 message-center posts. Deterministic per tenant id;
- * times are relative to the simulator's clock when the tenant is created.
+ * resolved, with feature groups), 60 older resolved ones, and 300 message-center posts.
+ *
+ * As in a real fleet, Microsoft publishes each post and each issue once: one id, one text, to every tenant that has the
+ * service. So the posts and issues come from one catalogue per simulator (400 posts, 60 recent and 90 older issues),
+ * and each tenant sees a subset of it that is stable per tenant id (300, 40 and 60). Times are relative to the
+ * simulator's clock when it starts. `realisticContent: 'per-tenant'` gives each tenant a catalogue of its own (the
+ * same ids with other texts), the worst case for an exporter sharing what tenants share.
  */
-import type { CatalogueService } from './catalogue.js';
-import { hashString, SeededRandom } from './random.js';
+import { serviceCatalogue, type CatalogueService } from './catalogue.js';
+import { hashString, SeededRandom, unit } from './random.js';
 import type { IssuePost, KeyValuePair, ServiceHealthIssue, ServiceUpdateMessage } from './tenant.js';
+import type { SimulatorOptions } from './types.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
 const at = (ms: number): string => new Date(ms).toISOString();
 
-const RECENT_ISSUES = 40;
-const OLDER_ISSUES = 60;
-const MESSAGES = 300;
+/** What each tenant sees, of the catalogue's. */
+const RECENT_ISSUES = { tenant: 40, catalogue: 60 };
+const OLDER_ISSUES = { tenant: 60, catalogue: 90 };
+const MESSAGES = { tenant: 300, catalogue: 400 };
 /** Generated ids count from here; issues and posts added later (openIssue, addMessage) count from 700001/800001. */
 const FIRST_ID_NUMBER = 600001;
 
@@ -65,16 +72,48 @@ export interface RealisticHistory {
   messages: ServiceUpdateMessage[];
 }
 
-export function realisticHistory(tenantId: string, services: readonly CatalogueService[], nowMs: number): RealisticHistory {
-  const random = new SeededRandom(hashString(`${tenantId.toLowerCase()}|realistic`));
-  const issues = Array.from({ length: RECENT_ISSUES + OLDER_ISSUES }, (_, i) => issue(random, services, nowMs, i));
-  const messages = Array.from({ length: MESSAGES }, (_, i) => message(random, services, nowMs, i));
-  return { issues, messages };
+interface Catalogue {
+  recentIssues: ServiceHealthIssue[];
+  olderIssues: ServiceHealthIssue[];
+  messages: ServiceUpdateMessage[];
 }
 
-/** Issues 0–39 started within the last 7 days (every 4th still open); 40–99 started 8–90 days ago, all resolved. */
+/**
+ * A tenant's issues and posts, by tenant id, all drawn from one catalogue made at the first call (`'shared'`), or each
+ * from a catalogue of the tenant's own. Each call returns fresh objects: scenarios change one tenant's issues.
+ */
+export function realisticFleet(content: NonNullable<SimulatorOptions['realisticContent']>, nowMs: number): (tenantId: string) => RealisticHistory {
+  let shared: Catalogue | undefined;
+  return (tenantId) => {
+    const catalogue = content === 'shared' ? (shared ??= realisticCatalogue('fleet', nowMs)) : realisticCatalogue(tenantId.toLowerCase(), nowMs);
+    const seed = hashString(`${tenantId.toLowerCase()}|realistic subset`);
+    return structuredClone({
+      issues: [...subset(catalogue.recentIssues, RECENT_ISSUES.tenant, seed), ...subset(catalogue.olderIssues, OLDER_ISSUES.tenant, seed)],
+      messages: subset(catalogue.messages, MESSAGES.tenant, seed),
+    });
+  };
+}
+
+function realisticCatalogue(seed: string, nowMs: number): Catalogue {
+  const services = serviceCatalogue('realistic');
+  const random = new SeededRandom(hashString(`${seed}|realistic`));
+  const issues = Array.from({ length: RECENT_ISSUES.catalogue + OLDER_ISSUES.catalogue }, (_, i) => issue(random, services, nowMs, i));
+  return {
+    recentIssues: issues.slice(0, RECENT_ISSUES.catalogue),
+    olderIssues: issues.slice(RECENT_ISSUES.catalogue),
+    messages: Array.from({ length: MESSAGES.catalogue }, (_, i) => message(random, services, nowMs, i)),
+  };
+}
+
+/** `count` of the items, in their order, chosen by a draw per item that is stable for the seed. */
+function subset<T>(items: readonly T[], count: number, seed: number): T[] {
+  const chosen = new Set(items.map((_, i) => i).sort((a, b) => unit(seed, a) - unit(seed, b)).slice(0, count));
+  return items.filter((_, i) => chosen.has(i));
+}
+
+/** Issues 0–59 started within the last 7 days (every 4th still open); 60–149 started 8–90 days ago, all resolved. */
 function issue(random: SeededRandom, services: readonly CatalogueService[], nowMs: number, i: number): ServiceHealthIssue {
-  const recent = i < RECENT_ISSUES;
+  const recent = i < RECENT_ISSUES.catalogue;
   const classification = i % 5 < 2 ? 'incident' : 'advisory';
   const open = recent && i % 4 === 0;
   const svc = random.pick(services);

@@ -10,15 +10,17 @@ import { MANAGED_IDENTITY_PATH, entraRoutes, managedIdentityRoutes } from './ent
 import { serviceActivityRoutes, DEFAULT_SETTLE_SECONDS } from './graph/serviceActivity.js';
 import { serviceAnnouncementRoutes } from './graph/serviceAnnouncement.js';
 import { createContext, matchRoute, sendJson, sendODataError, type RequestContext, type RequestKind, type Route, type SimulatorCore } from './http.js';
+import { realisticFleet } from './realistic.js';
 import { TenantState } from './tenant.js';
 import { createTlsIdentity } from './tls.js';
 import type { SimRequestLogEntry, Simulator, SimulatorOptions, SimTenant } from './types.js';
 
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
   const now = options.now ?? (() => new Date());
+  const realistic = realisticFleet(options.realisticContent ?? 'shared', now().getTime());
   const core: SimulatorCore = {
     now,
-    tenants: new Map(options.tenants.map((spec) => [spec.tenantId.toLowerCase(), new TenantState(spec, now)])),
+    tenants: new Map(options.tenants.map((spec) => [spec.tenantId.toLowerCase(), new TenantState(spec, now, realistic)])),
     // Per-simulator key: tokens from one run (or from real Entra) are never valid on another.
     tokenKey: randomBytes(32),
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3600,

@@ -1,6 +1,6 @@
 /** State of one simulated tenant, kept in Graph wire shape so the OData layer can select/filter it directly. */
 import { serviceCatalogue, type CatalogueService } from './catalogue.js';
-import { realisticHistory } from './realistic.js';
+import type { RealisticHistory } from './realistic.js';
 import {
   defaultUsers,
   functionsMatching,
@@ -100,6 +100,7 @@ export class TenantState implements SimTenant, ActivitySource {
   constructor(
     spec: SimTenantSpec,
     private readonly now: () => Date,
+    private readonly realistic: (tenantId: string) => RealisticHistory,
   ) {
     this.spec = spec;
     if (spec.profile === 'realistic' && spec.services !== undefined) {
@@ -361,7 +362,7 @@ export class TenantState implements SimTenant, ActivitySource {
 
   /** The `realistic` profile's issues and posts (simulator/realistic.ts); open incidents set their service's status. */
   private seedRealistic(): void {
-    const { issues, messages } = realisticHistory(this.spec.tenantId, this.catalogue, this.now().getTime());
+    const { issues, messages } = this.realistic(this.spec.tenantId);
     this.issues.push(...issues);
     this.messages.push(...messages);
     for (const issue of issues.filter((i) => i.classification === 'incident' && !i.isResolved)) this.syncServiceStatus(this.serviceIdOf(issue));

@@ -33,8 +33,9 @@ export interface SimTenantSpec {
   /**
    * `'realistic'`: sized like a large production tenant, for benchmarks: 40 services (leave `services` unset), 40
    * issues started within the last 7 days (incidents and advisories, open and resolved, with feature groups), 60 older
-   * resolved issues and 300 message-center posts (every category and severity, deadlines ahead, major changes).
-   * Deterministic per tenant id; times are relative to the simulator's clock when it starts.
+   * resolved issues and 300 message-center posts (every category and severity, deadlines ahead, major changes),
+   * drawn from one catalogue the simulator's tenants share (SimulatorOptions.realisticContent). Deterministic per
+   * tenant id; times are relative to the simulator's clock when it starts.
    * @default unset: `services` decides, with a little history for the default catalogue
    */
   profile?: 'realistic';
@@ -74,6 +75,12 @@ export interface SimulatorOptions {
    * that grow on later reads. @default 1200 (20 minutes)
    */
   serviceActivitySettleSeconds?: number;
+  /**
+   * The `realistic` profile's posts and issues: `'shared'`, one catalogue for all tenants (one id, one text), as
+   * Microsoft publishes them; `'per-tenant'`, a catalogue per tenant (the same ids, other texts), the worst case for
+   * memory. @default 'shared'
+   */
+  realisticContent?: 'shared' | 'per-tenant';
   /** Clock for data, issued tokens and throttling windows. @default () => new Date() */
   now?: () => Date;
   /** Extra DNS names for the TLS certificate (e.g. a docker-compose service name); 127.0.0.1 and localhost are always included. */

@@ -3,34 +3,40 @@ import { serviceHealthIssueSchema } from '../graph/resources.js';
 import { METRICS } from '../model/metrics.js';
 import { listServiceAnnouncement } from './serviceAnnouncement.js';
 import { bodyHtml } from './body.js';
-import { intern } from './intern.js';
+import { intern, SharedItems } from './intern.js';
 import type { Collector } from './types.js';
 
 /** Classifications that always get a series (0 when none is open), so `== 0` and absent() behave. */
 export const CLASSIFICATIONS_EXPORTED = ['incident', 'advisory'] as const;
 
+/**
+ * One issue as Graph gave it. Times are milliseconds since the epoch: numbers, not Date objects, since a fleet's
+ * snapshots hold hundreds of thousands of them. Frozen and shared by the tenants that see the same issue
+ * (./intern.ts, SharedItems).
+ */
 export interface Issue {
-  id: string;
-  serviceName: string;
-  title: string;
-  classification: string;
-  status: string;
-  origin: string;
-  feature: string;
-  featureGroup: string;
-  isResolved: boolean;
-  start: Date;
-  end: Date | null;
-  lastModified: Date;
-  impactDescription: string;
+  readonly id: string;
+  readonly serviceName: string;
+  readonly title: string;
+  readonly classification: string;
+  readonly status: string;
+  readonly origin: string;
+  readonly feature: string;
+  readonly featureGroup: string;
+  readonly isResolved: boolean;
+  readonly start: number;
+  readonly end: number | null;
+  readonly lastModified: number;
+  readonly impactDescription: string;
   /** Microsoft's updates, oldest first: read by the legacy Messages[] and the Atom feed, not by metrics. */
-  posts: IssuePost[];
+  readonly posts: readonly IssuePost[];
 }
 
 export interface IssuePost {
-  published: Date;
+  /** Milliseconds since the epoch. */
+  readonly published: number;
   /** The post's description as HTML, unsanitized (src/collectors/body.ts). */
-  html: string;
+  readonly html: string;
 }
 
 export interface IssuesSnapshot {
@@ -39,6 +45,9 @@ export interface IssuesSnapshot {
   ids: Set<string>;
 }
 
+
+/** Past the issues a fleet sees within Graph's memory of them, with room to spare. */
+const sharedIssues = new SharedItems<Issue>(20_000);
 
 /**
  * `GET /admin/serviceAnnouncement/issues`: incidents and advisories, open and recently resolved. Replaces the
@@ -55,7 +64,8 @@ export const issuesCollector: Collector<IssuesSnapshot, IssuesSettings> = {
   readsServices: true,
 
   async fetch(context, previous) {
-    const issues = (await listServiceAnnouncement(context, 'issues', serviceHealthIssueSchema)).map((item): Issue => ({
+    const before = new Map(previous?.issues.map((issue) => [issue.id, issue]));
+    const issues = (await listServiceAnnouncement(context, 'issues', serviceHealthIssueSchema)).map((item) => sharedIssues.share({
       id: intern(item.id),
       serviceName: intern(item.service ?? ''),
       title: intern(item.title ?? ''),
@@ -65,14 +75,14 @@ export const issuesCollector: Collector<IssuesSnapshot, IssuesSettings> = {
       feature: intern(item.feature ?? ''),
       featureGroup: intern(item.featureGroup ?? ''),
       isResolved: item.isResolved === true,
-      start: new Date(item.startDateTime),
-      end: item.endDateTime ? new Date(item.endDateTime) : null,
-      lastModified: new Date(item.lastModifiedDateTime),
+      start: Date.parse(item.startDateTime),
+      end: item.endDateTime ? Date.parse(item.endDateTime) : null,
+      lastModified: Date.parse(item.lastModifiedDateTime),
       impactDescription: intern(item.impactDescription ?? ''),
       posts: (item.posts ?? [])
-        .map((post) => ({ published: new Date(post.createdDateTime), html: bodyHtml(post.description) }))
-        .sort((a, b) => a.published.getTime() - b.published.getTime()),
-    }));
+        .map((post) => ({ published: Date.parse(post.createdDateTime), html: bodyHtml(post.description) }))
+        .sort((a, b) => a.published - b.published),
+    }, before.get(item.id)));
     const ids = new Set(issues.map((issue) => issue.id));
     if (previous !== undefined) {
       // The first refresh is the baseline: counting it would fake a burst of new issues at every restart.
@@ -96,15 +106,15 @@ export const issuesCollector: Collector<IssuesSnapshot, IssuesSettings> = {
     const worstByFeatureGroup = new Map<string, { serviceId: string; featureGroup: string; status: string }>();
 
     for (const issue of snapshot.issues) {
-      if (issue.isResolved && (issue.end ?? issue.lastModified).getTime() < horizon) continue;
+      if (issue.isResolved && (issue.end ?? issue.lastModified) < horizon) continue;
       const serviceId = view.serviceIdOf(issue.serviceName);
       out.add(METRICS.issueInfo, {
         service_id: serviceId, issue_id: issue.id, classification: issue.classification, status: issue.status,
         origin: issue.origin, feature_group: issue.featureGroup, feature: issue.feature, title: issue.title,
         resolved: String(issue.isResolved),
       }, 1);
-      out.add(METRICS.issueStart, { issue_id: issue.id }, issue.start.getTime() / 1_000);
-      out.add(METRICS.issueLastUpdate, { issue_id: issue.id }, issue.lastModified.getTime() / 1_000);
+      out.add(METRICS.issueStart, { issue_id: issue.id }, issue.start / 1_000);
+      out.add(METRICS.issueLastUpdate, { issue_id: issue.id }, issue.lastModified / 1_000);
       if (issue.isResolved) continue;
 
       const counts = openCounts.get(serviceId) ?? new Map(CLASSIFICATIONS_EXPORTED.map((c) => [c, 0]));

@@ -3,24 +3,29 @@ import { serviceUpdateMessageSchema } from '../graph/resources.js';
 import { METRICS } from '../model/metrics.js';
 import { listServiceAnnouncement } from './serviceAnnouncement.js';
 import { bodyHtml } from './body.js';
-import { intern } from './intern.js';
+import { intern, SharedItems } from './intern.js';
 import type { Collector } from './types.js';
 
+/**
+ * One message-center post as Graph gave it. Times are milliseconds since the epoch (numbers, not Date objects: a
+ * fleet's snapshots hold hundreds of thousands). Frozen and shared by the tenants that see the same post
+ * (./intern.ts, SharedItems).
+ */
 export interface Message {
-  id: string;
-  title: string;
-  category: string;
-  severity: string;
-  isMajorChange: boolean;
-  actionRequiredBy: Date | null;
-  start: Date | null;
-  end: Date | null;
-  lastModified: Date | null;
+  readonly id: string;
+  readonly title: string;
+  readonly category: string;
+  readonly severity: string;
+  readonly isMajorChange: boolean;
+  readonly actionRequiredBy: number | null;
+  readonly start: number | null;
+  readonly end: number | null;
+  readonly lastModified: number | null;
   /** Service display names the post is about. */
-  services: string[];
-  tags: string[];
+  readonly services: readonly string[];
+  readonly tags: readonly string[];
   /** The body as HTML, unsanitized (src/collectors/body.ts): read by the legacy Messages and the Atom feed. */
-  html: string;
+  readonly html: string;
 }
 
 export interface MessagesSnapshot {
@@ -30,27 +35,34 @@ export interface MessagesSnapshot {
 const KNOWN_CATEGORIES = MESSAGE_CATEGORIES.filter((c) => c !== 'unknownFutureValue');
 const KNOWN_SEVERITIES = MESSAGE_SEVERITIES.filter((s) => s !== 'unknownFutureValue');
 
+/** Past the posts a fleet sees at once (a tenant lists a few hundred), with room to spare. */
+const sharedMessages = new SharedItems<Message>(20_000);
+const parseTime = (value: string | null) => (value ? Date.parse(value) : null);
+
 /** `GET /admin/serviceAnnouncement/messages`: the message center (legacy Messages of type MessageCenter). */
 export const messagesCollector: Collector<MessagesSnapshot, unknown> = {
   name: 'messages',
 
-  async fetch(context) {
-    const messages = (await listServiceAnnouncement(context, 'messages', serviceUpdateMessageSchema)).map((item): Message => ({
-      id: intern(item.id),
-      title: intern(item.title ?? ''),
-      category: canonicalEnum(item.category, MESSAGE_CATEGORIES),
-      severity: canonicalEnum(item.severity, MESSAGE_SEVERITIES),
-      isMajorChange: item.isMajorChange === true,
-      actionRequiredBy: item.actionRequiredByDateTime ? new Date(item.actionRequiredByDateTime) : null,
-      start: item.startDateTime ? new Date(item.startDateTime) : null,
-      end: item.endDateTime ? new Date(item.endDateTime) : null,
-      lastModified: item.lastModifiedDateTime ? new Date(item.lastModifiedDateTime) : null,
-      services: (item.services ?? []).map(intern),
-      tags: (item.tags ?? []).map(intern),
-      html: bodyHtml(item.body),
-    }));
+  async fetch(context, previous) {
     const now = context.now.getTime();
-    return { messages: messages.filter((message) => message.end === null || message.end.getTime() > now) };
+    const before = new Map(previous?.messages.map((message) => [message.id, message]));
+    const messages = (await listServiceAnnouncement(context, 'messages', serviceUpdateMessageSchema))
+      .filter((item) => !item.endDateTime || Date.parse(item.endDateTime) > now)
+      .map((item) => sharedMessages.share({
+        id: intern(item.id),
+        title: intern(item.title ?? ''),
+        category: canonicalEnum(item.category, MESSAGE_CATEGORIES),
+        severity: canonicalEnum(item.severity, MESSAGE_SEVERITIES),
+        isMajorChange: item.isMajorChange === true,
+        actionRequiredBy: parseTime(item.actionRequiredByDateTime),
+        start: parseTime(item.startDateTime),
+        end: parseTime(item.endDateTime),
+        lastModified: parseTime(item.lastModifiedDateTime),
+        services: (item.services ?? []).map(intern),
+        tags: (item.tags ?? []).map(intern),
+        html: bodyHtml(item.body),
+      }, before.get(item.id)));
+    return { messages };
   },
 
   write(snapshot, _view, out, now) {
@@ -62,13 +74,13 @@ export const messagesCollector: Collector<MessagesSnapshot, unknown> = {
       }
     }
     for (const message of snapshot.messages) {
-      if (message.end !== null && message.end.getTime() <= now.getTime()) continue;
+      if (message.end !== null && message.end <= now.getTime()) continue;
       const major = String(message.isMajorChange);
       const entry = counts.get(key(message.category, message.severity, major)) ?? { category: message.category, severity: message.severity, major_change: major, count: 0 };
       entry.count++;
       counts.set(key(message.category, message.severity, major), entry);
-      if (message.actionRequiredBy && message.actionRequiredBy.getTime() > now.getTime()) {
-        out.add(METRICS.messageActionRequiredBy, { message_id: message.id, title: message.title }, message.actionRequiredBy.getTime() / 1_000);
+      if (message.actionRequiredBy !== null && message.actionRequiredBy > now.getTime()) {
+        out.add(METRICS.messageActionRequiredBy, { message_id: message.id, title: message.title }, message.actionRequiredBy / 1_000);
       }
     }
     for (const { count, ...labels } of counts.values()) out.add(METRICS.messages, labels, count);

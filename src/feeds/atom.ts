@@ -26,7 +26,8 @@ const ADMIN_CENTER = {
 const TITLES = { issues: 'Microsoft 365 service health issues', messages: 'Microsoft 365 message center' };
 
 interface Entry {
-  updated: Date;
+  /** Milliseconds since the epoch. */
+  updated: number;
   xml: string;
 }
 
@@ -37,6 +38,7 @@ export function escapeXml(text: string): string {
     .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
 
+const iso = (ms: number) => new Date(ms).toISOString();
 const element = (name: string, text: string, attributes = '') => `<${name}${attributes}>${escapeXml(text)}</${name}>`;
 const category = (scheme: string, term: string, label?: string) =>
   `<category scheme="${TAG}${scheme}" term="${escapeXml(term)}"${label ? ` label="${escapeXml(label)}"` : ''}/>`;
@@ -51,15 +53,15 @@ export function renderFeed(kind: FeedKind, tenants: readonly FeedTenant[], selfU
     kind === 'issues'
       ? tenant.data.issues.map((issue) => issueEntry(tenant.name, issue, several))
       : tenant.data.messages.map((message) => messageEntry(tenant.name, message, several)));
-  entries.sort((a, b) => b.updated.getTime() - a.updated.getTime());
-  const updated = entries[0]?.updated ?? now;
+  entries.sort((a, b) => b.updated - a.updated);
+  const updated = entries[0]?.updated ?? now.getTime();
   const scope = tenants.length === 1 ? ` (${tenants[0]!.name})` : '';
   return [
     '<?xml version="1.0" encoding="utf-8"?>',
     `<feed xmlns="http://www.w3.org/2005/Atom" xmlns:m365="${NS}">`,
     element('id', selfUrl),
     element('title', `${TITLES[kind]}${scope}`),
-    element('updated', updated.toISOString()),
+    element('updated', iso(updated)),
     `<link rel="self" type="application/atom+xml" href="${escapeXml(selfUrl)}"/>`,
     `<author><name>m365-health-exporter</name></author>`,
     element('generator', 'm365-health-exporter'),
@@ -75,10 +77,10 @@ function entryId(tenant: string, kind: FeedKind, id: string): string {
 
 function issueEntry(tenant: string, issue: Issue, several: boolean): Entry {
   const posts = [...issue.posts].reverse()
-    .map((post) => `<h3>${escapeHtml(post.published.toISOString())}</h3>\n<div>${safeHtml(post.html)}</div>`).join('\n');
+    .map((post) => `<h3>${escapeHtml(iso(post.published))}</h3>\n<div>${safeHtml(post.html)}</div>`).join('\n');
   const html = [
     `<p><strong>${escapeHtml(issue.serviceName)}</strong>${issue.featureGroup ? `: ${escapeHtml(issue.featureGroup)}` : ''}${issue.feature ? ` (${escapeHtml(issue.feature)})` : ''}</p>`,
-    `<p>Status: ${escapeHtml(issue.status)}; ${issue.isResolved ? `resolved ${escapeHtml(issue.end?.toISOString() ?? '')}` : 'open'}; started ${escapeHtml(issue.start.toISOString())}</p>`,
+    `<p>Status: ${escapeHtml(issue.status)}; ${issue.isResolved ? `resolved ${escapeHtml(issue.end === null ? '' : iso(issue.end))}` : 'open'}; started ${escapeHtml(iso(issue.start))}</p>`,
     issue.impactDescription ? `<p>${escapeHtml(issue.impactDescription)}</p>` : '',
     posts,
   ].filter(Boolean).join('\n');
@@ -88,8 +90,8 @@ function issueEntry(tenant: string, issue: Issue, several: boolean): Entry {
       '<entry>',
       element('id', entryId(tenant, 'issues', issue.id)),
       element('title', `${several ? `[${tenant}] ` : ''}${issue.id}: ${issue.title}`),
-      element('updated', issue.lastModified.toISOString()),
-      element('published', issue.start.toISOString()),
+      element('updated', iso(issue.lastModified)),
+      element('published', iso(issue.start)),
       `<author><name>${escapeXml(`Microsoft 365 service health (${tenant})`)}</name></author>`,
       `<link rel="alternate" type="text/html" href="${escapeXml(ADMIN_CENTER.issues(issue.id))}"/>`,
       category('classification', issue.classification),
@@ -104,10 +106,10 @@ function issueEntry(tenant: string, issue: Issue, several: boolean): Entry {
 }
 
 function messageEntry(tenant: string, message: Message, several: boolean): Entry {
-  const updated = message.lastModified ?? message.start ?? new Date(0);
+  const updated = message.lastModified ?? message.start ?? 0;
   const facts = [
     message.services.length > 0 ? `Services: ${message.services.map(escapeHtml).join(', ')}` : '',
-    message.actionRequiredBy ? `Action required by ${escapeHtml(message.actionRequiredBy.toISOString())}` : '',
+    message.actionRequiredBy !== null ? `Action required by ${escapeHtml(iso(message.actionRequiredBy))}` : '',
     message.tags.length > 0 ? `Tags: ${message.tags.map(escapeHtml).join(', ')}` : '',
   ].filter(Boolean).map((fact) => `<li>${fact}</li>`).join('');
   return {
@@ -116,8 +118,8 @@ function messageEntry(tenant: string, message: Message, several: boolean): Entry
       '<entry>',
       element('id', entryId(tenant, 'messages', message.id)),
       element('title', `${several ? `[${tenant}] ` : ''}${message.id}: ${message.title}`),
-      element('updated', updated.toISOString()),
-      ...(message.start ? [element('published', message.start.toISOString())] : []),
+      element('updated', iso(updated)),
+      ...(message.start !== null ? [element('published', iso(message.start))] : []),
       `<author><name>${escapeXml(`Microsoft 365 message center (${tenant})`)}</name></author>`,
       `<link rel="alternate" type="text/html" href="${escapeXml(ADMIN_CENTER.messages(message.id))}"/>`,
       category('category', message.category),
@@ -127,7 +129,7 @@ function messageEntry(tenant: string, message: Message, several: boolean): Entry
       ...message.tags.map((tag) => category('tag', tag)),
       element('m365:tenant', tenant),
       element('m365:severity', message.severity),
-      ...(message.actionRequiredBy ? [element('m365:actionRequiredBy', message.actionRequiredBy.toISOString())] : []),
+      ...(message.actionRequiredBy !== null ? [element('m365:actionRequiredBy', iso(message.actionRequiredBy))] : []),
       element('content', `${facts ? `<ul>${facts}</ul>\n` : ''}${safeHtml(message.html)}`, ' type="html"'),
       '</entry>',
     ].join('\n'),

@@ -163,7 +163,7 @@ export class History {
         this.#store.recordIssues(tenant.name, issues.issues.map((issue) => ({
           id: issue.id, serviceId: idOf.get(issue.serviceName.toLowerCase()) ?? issue.serviceName, serviceName: issue.serviceName,
           classification: issue.classification, status: issue.status, origin: issue.origin, featureGroup: issue.featureGroup, feature: issue.feature,
-          title: issue.title, isResolved: issue.isResolved, start: issue.start.getTime(), end: issue.end?.getTime() ?? null, lastModified: issue.lastModified.getTime(),
+          title: issue.title, isResolved: issue.isResolved, start: issue.start, end: issue.end, lastModified: issue.lastModified,
         })), now);
       }
       if ((names.has('health') || names.has('issues')) && health) {
@@ -211,7 +211,10 @@ function encodeState(state: TenantState): StoredTenantState {
   if (health) positions.health = { services: health.services };
   if (issues) positions.issues = { ids: [...issues.ids] };
   if (serviceActivity) positions.serviceActivity = { functions: [...serviceActivity.functions] };
-  return { counters: state.counters.map(({ metric, labels, value }) => ({ metric: metric.name, labels, value })), positions };
+  // Zeros are left out: the runner, the connection and the health refresh make every series they can enumerate exist
+  // at 0 (rule 2 of shared/STYLE.md), and a tenant's 160-odd zeros were most of what its saved state weighed.
+  const counters = state.counters.filter(({ value }) => value !== 0).map(({ metric, labels, value }) => ({ metric: metric.name, labels, value }));
+  return { counters, positions };
 }
 
 function decodeState(stored: StoredTenantState): TenantState {

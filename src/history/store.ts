@@ -1,7 +1,9 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import initSqlJs, { type Database, type SqlValue } from 'sql.js';
+import { intern } from '../collectors/intern.js';
 import type { Labels } from '../collectors/types.js';
 import type { Logger } from '../logger.js';
 
@@ -120,7 +122,7 @@ export class HistoryStore {
   readonly #now: () => number;
   /** Per tenant: the last status of each service and the last state of each issue, to write only changes. */
   readonly #lastService = new Map<string, Map<string, string>>();
-  readonly #lastIssue = new Map<string, Map<string, string>>();
+  readonly #lastIssue = new Map<string, Map<string, IssueState>>();
 
   private constructor(db: Database, options: StoreOptions) {
     this.#db = db;
@@ -181,10 +183,10 @@ export class HistoryStore {
   recordIssues(tenant: string, issues: readonly IssueObservation[], at = this.#now()): void {
     const last = mapOf(this.#lastIssue, tenant);
     for (const issue of issues) {
-      const key = issueKey(issue);
+      const state = issueState(issue);
       const previous = last.get(issue.id);
-      if (previous === key) continue;
-      last.set(issue.id, key);
+      if (previous?.transition === state.transition && previous.digest === state.digest) continue;
+      last.set(issue.id, state);
       this.#db.run(`INSERT INTO issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (tenant, id) DO UPDATE SET service_id = excluded.service_id, service_name = excluded.service_name,
           classification = excluded.classification, status = excluded.status, origin = excluded.origin,
@@ -193,7 +195,7 @@ export class HistoryStore {
         tenant, issue.id, issue.serviceId, issue.serviceName, issue.classification, issue.status, issue.origin, issue.featureGroup,
         issue.feature, issue.title, issue.isResolved ? 1 : 0, issue.start, issue.end, issue.lastModified, at,
       ]);
-      if (previous === undefined || previous.split('\u0000').slice(0, 3).join('\u0000') !== key.split('\u0000').slice(0, 3).join('\u0000')) {
+      if (previous?.transition !== state.transition) {
         this.#db.run('INSERT INTO issue_transitions VALUES (?, ?, ?, ?, ?, ?)', [tenant, issue.id, at, issue.status, issue.classification, issue.isResolved ? 1 : 0]);
       }
       this.#dirty = true;
@@ -254,12 +256,13 @@ export class HistoryStore {
    */
   prune(now = this.#now()): void {
     const cutoff = now - this.#options.retentionMs;
+    for (const [tenant, id] of this.#rows('SELECT tenant, id FROM issues WHERE "end" IS NOT NULL AND "end" < ?', [cutoff])) {
+      this.#lastIssue.get(String(tenant))?.delete(String(id));
+    }
     this.#db.run('DELETE FROM issues WHERE "end" IS NOT NULL AND "end" < ?', [cutoff]);
     this.#db.run('DELETE FROM issue_transitions WHERE NOT EXISTS (SELECT 1 FROM issues i WHERE i.tenant = issue_transitions.tenant AND i.id = issue_transitions.issue_id)');
     this.#db.run(`DELETE FROM service_transitions WHERE at < ?1 AND at < (
       SELECT MAX(at) FROM service_transitions l WHERE l.tenant = service_transitions.tenant AND l.service_id = service_transitions.service_id)`, [cutoff]);
-    for (const last of this.#lastIssue.values()) last.clear();
-    this.#loadLastStates();
     this.#dirty = true;
   }
 
@@ -315,11 +318,11 @@ export class HistoryStore {
   #loadLastStates(): void {
     for (const [tenant, serviceId, status] of this.#rows(`SELECT tenant, service_id, status FROM service_transitions t
         WHERE at = (SELECT MAX(at) FROM service_transitions l WHERE l.tenant = t.tenant AND l.service_id = t.service_id)`, [])) {
-      mapOf(this.#lastService, String(tenant)).set(String(serviceId), String(status));
+      mapOf(this.#lastService, String(tenant)).set(String(serviceId), intern(String(status)));
     }
     for (const [tenant, id, serviceId, serviceName, classification, status, origin, featureGroup, feature, title, isResolved, start, end, lastModified] of this.#rows(
       `SELECT tenant, id, service_id, service_name, classification, status, origin, feature_group, feature, title, is_resolved, start, "end", last_modified FROM issues`, [])) {
-      mapOf(this.#lastIssue, String(tenant)).set(String(id), issueKey({
+      mapOf(this.#lastIssue, String(tenant)).set(String(id), issueState({
         id: String(id), serviceId: String(serviceId), serviceName: String(serviceName), classification: String(classification), status: String(status),
         origin: String(origin), featureGroup: String(featureGroup), feature: String(feature), title: String(title), isResolved: isResolved === 1,
         start: Number(start), end: end === null ? null : Number(end), lastModified: Number(lastModified),
@@ -328,10 +331,22 @@ export class HistoryStore {
   }
 }
 
-/** Status, classification and resolution first (a change of them is a transition), then everything else stored. */
-function issueKey(issue: IssueObservation): string {
-  return [issue.status, issue.classification, issue.isResolved, issue.serviceId, issue.serviceName, issue.origin, issue.featureGroup,
-    issue.feature, issue.title, issue.start, issue.end, issue.lastModified].join('\u0000');
+/**
+ * What `recordIssues` compares with: status, classification and resolution (a change of them is a transition), and a
+ * digest of everything else stored. A digest, not the fields: a fleet has tens of thousands of issues, whose texts
+ * the database already holds.
+ */
+interface IssueState {
+  transition: string;
+  digest: string;
+}
+
+function issueState(issue: IssueObservation): IssueState {
+  return {
+    transition: intern(`${issue.status}\u0000${issue.classification}\u0000${issue.isResolved}`),
+    digest: createHash('sha1').update([issue.serviceId, issue.serviceName, issue.origin, issue.featureGroup, issue.feature, issue.title,
+      issue.start, issue.end, issue.lastModified].join('\u0000')).digest('base64'),
+  };
 }
 
 function mapOf<V>(maps: Map<string, Map<string, V>>, key: string): Map<string, V> {

@@ -39,7 +39,7 @@ export function featureKey(displayName: string): string {
 
 const PASCAL = (value: string) => value.charAt(0).toUpperCase() + value.slice(1);
 const CATEGORY_TEXT: Record<string, string> = { planForChange: 'Plan For Change', stayInformed: 'Stay Informed', preventOrFixIssue: 'Prevent Or Fix Issue' };
-const iso = (date: Date | null) => (date ? date.toISOString() : null);
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const read = (name: string) => (entity: Entity) => [entity[name] as string | null];
 
 /** The services' feature groups, from their issues, in first-seen order. */
@@ -95,7 +95,7 @@ export const CURRENT_STATUS: LegacyOperation = {
     const statusDate = new Date(Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), since.getUTCDate()));
     return data.services.map((service) => {
       const issues = data.issues.filter((issue) => serviceIdOf(issue.serviceName) === service.id);
-      const recent = issues.filter((issue) => !issue.isResolved || (issue.end ?? issue.lastModified).getTime() >= since.getTime());
+      const recent = issues.filter((issue) => !issue.isResolved || (issue.end ?? issue.lastModified) >= since.getTime());
       return {
         Id: service.id,
         Workload: service.id,
@@ -114,7 +114,7 @@ export const CURRENT_STATUS: LegacyOperation = {
   },
 };
 
-function worstOpenStatus(issues: Issue[]): string {
+function worstOpenStatus(issues: readonly Issue[]): string {
   let worst = 'serviceOperational';
   for (const issue of issues) {
     if (issue.isResolved || isOperational(issue.status)) continue;
@@ -159,7 +159,7 @@ function issueMessage(issue: Issue, serviceIdOf: (name: string) => string, names
     StartTime: iso(issue.start),
     EndTime: iso(issue.isResolved ? issue.end : null),
     Status: legacyStatusText(issue.status),
-    Messages: issue.posts.map((post) => ({ PublishedTime: post.published.toISOString(), MessageText: bodyText(post.html) })),
+    Messages: issue.posts.map((post) => ({ PublishedTime: iso(post.published), MessageText: bodyText(post.html) })),
     LastUpdatedTime: iso(issue.lastModified),
     Workload: workload,
     WorkloadDisplayName: names.get(workload) ?? issue.serviceName,

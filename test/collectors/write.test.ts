@@ -23,7 +23,7 @@ function collect(run: (out: { add(metric: MetricDefinition, labels: Labels, valu
 const issue = (overrides: Partial<Issue>): Issue => ({
   id: 'EX1', serviceName: 'Exchange Online', title: 'Mail delayed', classification: 'incident', status: 'serviceDegradation',
   origin: 'microsoft', feature: 'Mail flow', featureGroup: 'E-Mail timely delivery', isResolved: false,
-  start: new Date('2026-11-23T10:00:00Z'), end: null, lastModified: new Date('2026-11-23T11:00:00Z'), impactDescription: '', posts: [], ...overrides,
+  start: Date.parse('2026-11-23T10:00:00Z'), end: null, lastModified: Date.parse('2026-11-23T11:00:00Z'), impactDescription: '', posts: [], ...overrides,
 });
 
 describe('healthOverviews samples', () => {
@@ -51,8 +51,8 @@ describe('issues samples', () => {
       issue({}),
       issue({ id: 'EX2', status: 'serviceInterruption', classification: 'incident' }),
       issue({ id: 'EX3', classification: 'advisory', status: 'investigating', featureGroup: 'Management' }),
-      issue({ id: 'EX4', isResolved: true, status: 'postIncidentReviewPublished', end: new Date('2026-11-20T00:00:00Z') }),
-      issue({ id: 'OLD', isResolved: true, end: new Date('2026-11-01T00:00:00Z') }),
+      issue({ id: 'EX4', isResolved: true, status: 'postIncidentReviewPublished', end: Date.parse('2026-11-20T00:00:00Z') }),
+      issue({ id: 'OLD', isResolved: true, end: Date.parse('2026-11-01T00:00:00Z') }),
       issue({ id: 'X1', serviceName: 'Brand New Service', classification: 'unknownFutureValue' }),
     ],
   };
@@ -83,9 +83,9 @@ describe('messages samples', () => {
   const rest = { start: null, lastModified: null, services: [], tags: [], html: '' };
   const snapshot = {
     messages: [
-      { id: 'MC1', title: 'Plan for change', category: 'planForChange', severity: 'high', isMajorChange: true, actionRequiredBy: new Date('2026-11-28T00:00:00Z'), end: null, ...rest },
-      { id: 'MC2', title: 'Past deadline', category: 'planForChange', severity: 'high', isMajorChange: true, actionRequiredBy: new Date('2026-11-01T00:00:00Z'), end: new Date('2027-01-01T00:00:00Z'), ...rest },
-      { id: 'MC3', title: 'Expired', category: 'stayInformed', severity: 'normal', isMajorChange: false, actionRequiredBy: null, end: new Date('2026-11-22T00:00:00Z'), ...rest },
+      { id: 'MC1', title: 'Plan for change', category: 'planForChange', severity: 'high', isMajorChange: true, actionRequiredBy: Date.parse('2026-11-28T00:00:00Z'), end: null, ...rest },
+      { id: 'MC2', title: 'Past deadline', category: 'planForChange', severity: 'high', isMajorChange: true, actionRequiredBy: Date.parse('2026-11-01T00:00:00Z'), end: Date.parse('2027-01-01T00:00:00Z'), ...rest },
+      { id: 'MC3', title: 'Expired', category: 'stayInformed', severity: 'normal', isMajorChange: false, actionRequiredBy: null, end: Date.parse('2026-11-22T00:00:00Z'), ...rest },
       { id: 'MC4', title: 'Future category', category: 'newCategory', severity: 'normal', isMajorChange: false, actionRequiredBy: null, end: null, ...rest },
     ],
   };

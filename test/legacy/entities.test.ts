@@ -12,14 +12,14 @@ const NOW = new Date('2019-12-08T13:08:13Z');
 const issue = (overrides: Partial<Issue>): Issue => ({
   id: 'LY197383', serviceName: 'Skype for Business', title: "Can't send messages or make calls to specific federated users",
   classification: 'incident', status: 'serviceDegradation', origin: 'microsoft', feature: 'Federation', featureGroup: 'Federation',
-  isResolved: false, start: new Date('2019-12-01T04:00:00Z'), end: null, lastModified: new Date('2019-12-07T20:25:17Z'),
+  isResolved: false, start: Date.parse('2019-12-01T04:00:00Z'), end: null, lastModified: Date.parse('2019-12-07T20:25:17Z'),
   impactDescription: 'Users may be unable to initiate chat messages.',
-  posts: [{ published: new Date('2019-12-05T04:30:18Z'), html: 'Title: Can&#39;t send messages<br><br>User Impact: Users may be unable &amp; more.' }],
+  posts: [{ published: Date.parse('2019-12-05T04:30:18Z'), html: 'Title: Can&#39;t send messages<br><br>User Impact: Users may be unable &amp; more.' }],
   ...overrides,
 });
 const message: Message = {
   id: 'MC193000', title: 'Plan for change', category: 'planForChange', severity: 'high', isMajorChange: true,
-  actionRequiredBy: new Date('2020-01-31T00:00:00Z'), start: new Date('2019-12-06T00:00:00Z'), end: null, lastModified: new Date('2019-12-06T01:00:00Z'),
+  actionRequiredBy: Date.parse('2020-01-31T00:00:00Z'), start: Date.parse('2019-12-06T00:00:00Z'), end: null, lastModified: Date.parse('2019-12-06T01:00:00Z'),
   services: ['Exchange Online', 'Skype for Business'], tags: ['Admin impact'], html: '<p>Do <b>this</b>.</p><p>Then that.</p>',
 };
 const data: TenantData = {
@@ -29,7 +29,7 @@ const data: TenantData = {
   ],
   issues: [
     issue({}),
-    issue({ id: 'LY190000', status: 'serviceRestored', isResolved: true, end: new Date('2019-12-01T00:00:00Z'), lastModified: new Date('2019-12-01T00:00:00Z'), featureGroup: 'Presence' }),
+    issue({ id: 'LY190000', status: 'serviceRestored', isResolved: true, end: Date.parse('2019-12-01T00:00:00Z'), lastModified: Date.parse('2019-12-01T00:00:00Z'), featureGroup: 'Presence' }),
   ],
   messages: [message],
 };
