@@ -2,11 +2,11 @@ import { CLASSIFICATIONS_EXPORTED } from './issues.js';
 import { SERVICE_HEALTH_STATUSES, canonicalEnum, isOperational } from '../graph/enums.js';
 import { serviceHealthSchema } from '../graph/resources.js';
 import { METRICS } from '../model/metrics.js';
-import { listServiceAnnouncement } from './serviceAnnouncement.js';
+import { readServiceAnnouncement, type Sourced } from './serviceAnnouncement.js';
 import { intern } from './intern.js';
 import type { Collector } from './types.js';
 
-export interface HealthSnapshot {
+export interface HealthSnapshot extends Sourced {
   services: Array<{ id: string; name: string; status: string }>;
 }
 
@@ -16,7 +16,9 @@ export const healthOverviewsCollector: Collector<HealthSnapshot, unknown> = {
   name: 'health',
 
   async fetch(context, previous) {
-    const services = (await listServiceAnnouncement(context, 'healthOverviews', serviceHealthSchema)).map((item) => ({
+    const read = await readServiceAnnouncement(context, 'healthOverviews', serviceHealthSchema, previous);
+    if (!read) return previous!;
+    const services = read.items.map((item) => ({
       id: intern(item.id),
       name: intern(item.service),
       status: canonicalEnum(item.status, SERVICE_HEALTH_STATUSES),
@@ -34,7 +36,7 @@ export const healthOverviewsCollector: Collector<HealthSnapshot, unknown> = {
         context.count(METRICS.issuesObserved, { service_id: service.id, classification }, 0);
       }
     }
-    return { services };
+    return { services, source: read.source };
   },
 
   write(snapshot, _view, out) {

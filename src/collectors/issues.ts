@@ -1,7 +1,7 @@
 import { CLASSIFICATIONS, ORIGINS, SERVICE_HEALTH_STATUSES, canonicalEnum, statusSeverity } from '../graph/enums.js';
 import { serviceHealthIssueSchema } from '../graph/resources.js';
 import { METRICS } from '../model/metrics.js';
-import { listServiceAnnouncement } from './serviceAnnouncement.js';
+import { readServiceAnnouncement, type Sourced } from './serviceAnnouncement.js';
 import { bodyHtml } from './body.js';
 import { intern, SharedItems } from './intern.js';
 import type { Collector } from './types.js';
@@ -39,7 +39,7 @@ export interface IssuePost {
   readonly html: string;
 }
 
-export interface IssuesSnapshot {
+export interface IssuesSnapshot extends Sourced {
   issues: Issue[];
   /** Every id Graph returned, to tell issues that are new since the previous refresh. */
   ids: Set<string>;
@@ -64,8 +64,11 @@ export const issuesCollector: Collector<IssuesSnapshot, IssuesSettings> = {
   readsServices: true,
 
   async fetch(context, previous) {
+    const read = await readServiceAnnouncement(context, 'issues', serviceHealthIssueSchema, previous);
+    // The same issues as last time: none is new, and `write` applies the retention to the time it is given.
+    if (!read) return previous!;
     const before = new Map(previous?.issues.map((issue) => [issue.id, issue]));
-    const issues = (await listServiceAnnouncement(context, 'issues', serviceHealthIssueSchema)).map((item) => sharedIssues.share({
+    const issues = read.items.map((item) => sharedIssues.share({
       id: intern(item.id),
       serviceName: intern(item.service ?? ''),
       title: intern(item.title ?? ''),
@@ -94,7 +97,7 @@ export const issuesCollector: Collector<IssuesSnapshot, IssuesSettings> = {
     }
     // Every issue Graph returned, also those resolved before issueRetention: `write` leaves them out, and the history
     // (src/history/) keeps them, so a lost store is rebuilt as far back as Graph remembers.
-    return { issues, ids };
+    return { issues, ids, source: read.source };
   },
 
   write(snapshot, view, out, now, settings) {

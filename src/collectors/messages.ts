@@ -1,7 +1,7 @@
 import { MESSAGE_CATEGORIES, MESSAGE_SEVERITIES, canonicalEnum } from '../graph/enums.js';
 import { serviceUpdateMessageSchema } from '../graph/resources.js';
 import { METRICS } from '../model/metrics.js';
-import { listServiceAnnouncement } from './serviceAnnouncement.js';
+import { readServiceAnnouncement, type Sourced } from './serviceAnnouncement.js';
 import { bodyHtml } from './body.js';
 import { intern, SharedItems } from './intern.js';
 import type { Collector } from './types.js';
@@ -28,7 +28,7 @@ export interface Message {
   readonly html: string;
 }
 
-export interface MessagesSnapshot {
+export interface MessagesSnapshot extends Sourced {
   messages: Message[];
 }
 
@@ -45,8 +45,14 @@ export const messagesCollector: Collector<MessagesSnapshot, unknown> = {
 
   async fetch(context, previous) {
     const now = context.now.getTime();
+    const read = await readServiceAnnouncement(context, 'messages', serviceUpdateMessageSchema, previous);
+    if (!read) {
+      // The same posts as last time, less those that ended since.
+      const current = previous!.messages.filter((message) => message.end === null || message.end > now);
+      return current.length === previous!.messages.length ? previous! : { messages: current, source: previous!.source };
+    }
     const before = new Map(previous?.messages.map((message) => [message.id, message]));
-    const messages = (await listServiceAnnouncement(context, 'messages', serviceUpdateMessageSchema))
+    const messages = read.items
       .filter((item) => !item.endDateTime || Date.parse(item.endDateTime) > now)
       .map((item) => sharedMessages.share({
         id: intern(item.id),
@@ -62,7 +68,7 @@ export const messagesCollector: Collector<MessagesSnapshot, unknown> = {
         tags: (item.tags ?? []).map(intern),
         html: bodyHtml(item.body),
       }, before.get(item.id)));
-    return { messages };
+    return { messages, source: read.source };
   },
 
   write(snapshot, _view, out, now) {

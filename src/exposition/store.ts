@@ -179,10 +179,11 @@ export class ExpositionStore {
     return this.#tenants.has(name);
   }
 
-  /** Whether every group of the tenant that has data has been rendered at least once (for readiness). */
+  /** Whether every group of the tenant that has data has been rendered, and compressed, at least once (for readiness). */
   rendered(name: string): boolean {
     const entry = this.#tenants.get(name);
-    return entry !== undefined && entry.tenant.groups.every((group) => group.version === 0 || (entry.rendered.get(group)?.version ?? 0) > 0);
+    return entry !== undefined && entry.tenant.groups.every((group) => group.version === 0 || (entry.rendered.get(group)?.version ?? 0) > 0)
+      && [...entry.chunks.keys()].every((family) => entry.continuations.has(family));
   }
 
   /** Resolves once every change announced so far is rendered, compressed and swapped in. */
@@ -275,9 +276,11 @@ export class ExpositionStore {
   async #drain(): Promise<void> {
     const inFlight = new Set<Promise<void>>();
     do {
-      while (this.#queue.size > 0) {
-        const [group, entry] = this.#queue.entries().next().value!;
-        this.#queue.delete(group);
+      // The changes announced so far, then the blocks they touched: changes that keep arriving (a fleet refreshes all
+      // the time) wait for the next round rather than keep the compressed stream from ever catching up.
+      const changes = [...this.#queue];
+      this.#queue.clear();
+      for (const [group, entry] of changes) {
         if (this.#tenants.get(entry.tenant.name) !== entry) continue; // removed (or replaced by a reload)
         const swap = this.#render(entry, group);
         inFlight.add(swap);

@@ -148,6 +148,34 @@ describe('ExpositionStore gzip for a fleet', () => {
   });
 });
 
+describe('ExpositionStore under a stream of changes', () => {
+  it('brings the compressed stream up to date while changes keep arriving', async () => {
+    const tenants = Array.from({ length: 40 }, (_, i) => fakeTenant(`t${String(i).padStart(2, '0')}`, 20));
+    const store = new ExpositionStore(new Registry());
+    for (const t of tenants) store.add(t.tenant);
+    // Four tenants change at every turn of the event loop, as a fleet's refreshes do, until the last tenant (second
+    // block) shows in the gzip body: renders never stop arriving, so the compression must not wait for a quiet moment.
+    let changing = true;
+    const churn = (async () => {
+      for (let n = 0; changing && n < 100_000; n++) {
+        for (let k = 0; k < 4; k++) tenants[(4 * n + k) % 20]!.refresh(20 + (n % 3));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    const shown = async () => gunzipSync(Buffer.concat(await store.body({ format: 'text', gzip: true }))).toString().includes('tenant="t39"');
+    const deadline = Date.now() + 10_000;
+    let seen = false;
+    while (!seen && Date.now() < deadline) {
+      seen = await shown();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    changing = false;
+    await churn;
+    expect(seen).toBe(true);
+    expect(store.rendered('t39')).toBe(true);
+  });
+});
+
 describe('content negotiation', () => {
   it('prefers OpenMetrics as Prometheus asks for it, text otherwise', () => {
     const prometheus = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';

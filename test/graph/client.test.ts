@@ -66,6 +66,29 @@ describe('GraphClient paging', () => {
     expect(seen[0]).toEqual({ url: '/v1.0/x?$select=id', prefer: 'odata.maxpagesize=2', auth: 'Bearer token-123' });
   });
 
+  it('tells a collection that answers what it answered before from a changed one, and reads known pages without parsing them', async () => {
+    let title = 'first';
+    let broken = false;
+    const base = await serve((req, res, root) => {
+      const page = Number(new URL(req.url!, root).searchParams.get('$skip') ?? 0);
+      // A known page that turned into garbage can only be found out by parsing it: unchanged means byte for byte.
+      if (broken && page === 1) return json(res, 200, '{"value": [');
+      json(res, 200, { value: [{ id: `I${page}`, title: page === 1 ? title : 'fixed' }], ...(page === 0 ? { '@odata.nextLink': `${root}/v1.0/x?$skip=1` } : {}) });
+    });
+    const { graph } = client(base);
+    const first = await graph.readCollection('/v1.0/x', { endpoint: 'x' }, undefined);
+    expect(first).toMatchObject({ changed: true, items: [{ id: 'I0', title: 'fixed' }, { id: 'I1', title: 'first' }] });
+    const digest = (first as { digest: string }).digest;
+    expect(await graph.readCollection('/v1.0/x', { endpoint: 'x' }, digest)).toEqual({ changed: false });
+    // Another caller without the digest still gets the items, from pages already seen.
+    expect(await graph.readCollection('/v1.0/x', { endpoint: 'x' }, undefined)).toMatchObject({ changed: true, digest });
+    title = 'second';
+    const changed = await graph.readCollection('/v1.0/x', { endpoint: 'x' }, digest);
+    expect(changed).toMatchObject({ changed: true, items: [{ id: 'I0', title: 'fixed' }, { id: 'I1', title: 'second' }] });
+    broken = true;
+    await expect(graph.readCollection('/v1.0/x', { endpoint: 'x' }, (changed as { digest: string }).digest)).rejects.toBeInstanceOf(InvalidResponseError);
+  });
+
   it('stops with a PagingError after maxPages instead of paging forever', async () => {
     let requests = 0;
     const base = await serve((_req, res, root) => json(res, 200, { value: [], '@odata.nextLink': `${root}/v1.0/x?$skip=${++requests}` }));

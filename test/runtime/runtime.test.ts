@@ -1,6 +1,7 @@
 import { getMaxListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { healthOverviewsCollector } from '../../src/collectors/healthOverviews.js';
+import { messagesCollector } from '../../src/collectors/messages.js';
 import type { Collector, FetchContext, Labels, SampleWriter } from '../../src/collectors/types.js';
 import { GraphError } from '../../src/model/errors.js';
 import { METRICS, type MetricDefinition } from '../../src/model/metrics.js';
@@ -32,7 +33,7 @@ describe('live metrics', () => {
     const live = new LiveMetrics();
     const services = (ids: string[]) => ids.map((id) => ({ id, service: `${id} service`, status: 'serviceOperational' }));
     const fetch = (ids: string[], previous?: Awaited<ReturnType<typeof healthOverviewsCollector.fetch>>) => healthOverviewsCollector.fetch({
-      graph: { getCollection: async () => services(ids) },
+      graph: { readCollection: async () => ({ changed: true, items: services(ids), digest: ids.join() }) },
       budgets: {}, settings: {}, tenantName: 't', now: new Date(), signal: new AbortController().signal,
       view: { services: [], serviceIdOf: (n: string) => n },
       count: (metric: MetricDefinition, labels: Labels, amount: number) => live.count(metric, labels, amount),
@@ -44,6 +45,31 @@ describe('live metrics', () => {
     const ids = new Set(rows(live).map((r) => r.labels.service_id));
     expect([...ids].sort()).toEqual(['Exchange', 'Teams']);
     expect(rows(live).filter((r) => r.metric === METRICS.issuesObserved.name)).toHaveLength(4); // 2 services × incident, advisory
+  });
+});
+
+describe('collectors reading what Graph answered before', () => {
+  it('keep their snapshot when the answer is unchanged, less the posts that ended since, and make a new one when it changed', async () => {
+    const day = 86_400_000;
+    const post = (id: string, endMs: number) => ({
+      id, title: id, category: 'stayInformed', severity: 'normal', isMajorChange: false, services: [], tags: [],
+      startDateTime: new Date(0).toISOString(), endDateTime: new Date(endMs).toISOString(), lastModifiedDateTime: new Date(0).toISOString(),
+      actionRequiredByDateTime: null, body: { contentType: 'html', content: `<p>${id}</p>` },
+    });
+    let answer: { changed: boolean; items?: unknown[]; digest?: string } = { changed: true, items: [post('MC1', 10 * day), post('MC2', 3 * day)], digest: 'd1' };
+    const fetch = (nowMs: number, previous?: Awaited<ReturnType<typeof messagesCollector.fetch>>) => messagesCollector.fetch({
+      graph: { readCollection: async (_path: string, _options: unknown, since: string | undefined) => (answer.digest === since ? { changed: false } : answer) },
+      budgets: {}, settings: {}, tenantName: 't', now: new Date(nowMs), signal: new AbortController().signal,
+      view: { services: [], serviceIdOf: (n: string) => n }, count: () => undefined, forget: () => undefined, partialFailure: () => undefined, logger: {},
+    } as unknown as FetchContext<unknown>, previous);
+    const first = await fetch(day);
+    expect(first.messages.map((m) => m.id)).toEqual(['MC1', 'MC2']);
+    expect(await fetch(2 * day, first)).toBe(first);
+    const later = await fetch(5 * day, first);
+    expect(later.messages.map((m) => m.id)).toEqual(['MC1']);
+    expect(later.source).toBe('d1');
+    answer = { changed: true, items: [post('MC3', 10 * day)], digest: 'd2' };
+    expect((await fetch(5 * day, later)).messages.map((m) => m.id)).toEqual(['MC3']);
   });
 });
 
