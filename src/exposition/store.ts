@@ -1,4 +1,4 @@
-import { constants, crc32, deflateRaw as deflateRawCallback, deflateRawSync, gzip as gzipCallback, gzipSync } from 'node:zlib';
+import { constants, crc32, deflateRaw as deflateRawCallback, deflateRawSync, gzip as gzipCallback, gzipSync, type ZlibOptions } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Registry } from 'prom-client';
 import type { Labels } from '../collectors/types.js';
@@ -29,10 +29,13 @@ async function memberOf(text: Buffer): Promise<Buffer> {
   return ownBuffer(text.length < COMPRESS_ON_LOOP_BYTES ? gzipSync(text) : await gzip(text));
 }
 
-/** The text as a deflate piece that may follow `previous` in the stream, which it uses as dictionary. */
+/** A deflate piece that may follow `previous` in the stream, which it uses as dictionary. */
+function continuationOptions(previous: Buffer | undefined): ZlibOptions {
+  return { finishFlush: constants.Z_SYNC_FLUSH, ...(previous && { dictionary: previous.subarray(-WINDOW_BYTES) }) };
+}
+
 async function continuationOf(text: Buffer, previous: Buffer | undefined): Promise<Buffer> {
-  const options = { finishFlush: constants.Z_SYNC_FLUSH, ...(previous && { dictionary: previous.subarray(-WINDOW_BYTES) }) };
-  return text.length < COMPRESS_ON_LOOP_BYTES ? deflateRawSync(text, options) : deflateRaw(text, options);
+  return text.length < COMPRESS_ON_LOOP_BYTES ? deflateRawSync(text, continuationOptions(previous)) : deflateRaw(text, continuationOptions(previous));
 }
 
 /**
@@ -81,6 +84,8 @@ interface Block {
   readonly units: Map<string, Unit>;
   /** Families whose unit no longer matches the chunks. */
   readonly stale: Set<string>;
+  /** Compressions started per family: only the latest may swap its unit in. */
+  readonly generations: Map<string, number>;
 }
 
 const BLOCK_TENANTS = 32;
@@ -160,7 +165,7 @@ export class ExpositionStore {
     const slot = previous ? block.slots.indexOf(previous) : block.slots.indexOf(undefined);
     if (slot === -1) block.slots.push(entry);
     else block.slots[slot] = entry;
-    if (previous) for (const family of previous.chunks.keys()) block.stale.add(family);
+    if (previous) this.#leave(previous);
     this.#tenants.set(tenant.name, entry);
     this.#enqueue(entry, tenant.groups);
     tenant.onChange((changed) => this.#enqueue(entry, changed));
@@ -171,8 +176,7 @@ export class ExpositionStore {
     if (!entry) return;
     this.#tenants.delete(name);
     entry.block.slots[entry.block.slots.indexOf(entry)] = undefined;
-    for (const family of entry.chunks.keys()) entry.block.stale.add(family);
-    this.#enqueue(entry, []);
+    this.#leave(entry);
   }
 
   has(name: string): boolean {
@@ -261,7 +265,7 @@ export class ExpositionStore {
   #freeBlock(): Block {
     const free = this.#blocks.find((block) => block.slots.length < BLOCK_TENANTS || block.slots.includes(undefined));
     if (free) return free;
-    const block: Block = { slots: [], units: new Map(), stale: new Set() };
+    const block: Block = { slots: [], units: new Map(), stale: new Set(), generations: new Map() };
     this.#blocks.push(block);
     return block;
   }
@@ -335,9 +339,13 @@ export class ExpositionStore {
 
   /**
    * Recompresses the chunks of a family in a block whose text or predecessor changed, then swaps the block's unit in:
-   * built from one moment's chunks, so it is always a consistent stream.
+   * built from one moment's chunks, so it is always a consistent stream. `now`: on the event loop, all at once (a
+   * tenant leaving must leave the compressed stream as it leaves the text, before the reload answers). A unit is
+   * swapped in only if no later compression of it started meanwhile.
    */
-  async #compress(block: Block, family: string): Promise<void> {
+  async #compress(block: Block, family: string, now = false): Promise<void> {
+    const generation = (block.generations.get(family) ?? 0) + 1;
+    block.generations.set(family, generation);
     let after: Buffer | undefined;
     const pieces = block.slots.flatMap((entry) => {
       const chunk = entry?.chunks.get(family);
@@ -347,7 +355,10 @@ export class ExpositionStore {
       after = chunk.text;
       return [piece];
     });
-    const deflates = await Promise.all(pieces.map(({ chunk, after: before, known }) => known?.deflate ?? continuationOf(chunk.text, before)));
+    const compress = ({ chunk, after: before, known }: (typeof pieces)[number]) => known?.deflate
+      ?? (now ? deflateRawSync(chunk.text, continuationOptions(before)) : continuationOf(chunk.text, before));
+    const deflates = now ? pieces.map(compress) as Buffer[] : await Promise.all(pieces.map(compress));
+    if (block.generations.get(family) !== generation) return;
     for (const entry of block.slots) if (entry && !entry.chunks.has(family)) entry.continuations.delete(family);
     if (pieces.length === 0) {
       block.units.delete(family);
@@ -362,6 +373,14 @@ export class ExpositionStore {
       entry.continuations.set(family, { text: chunk.text, after: before, deflate });
     });
     block.units.set(family, { deflate: unit, ...concatChecksums(pieces.map(({ chunk }) => chunk)) });
+  }
+
+  /** Takes a tenant's lines out of its block's compressed units at once. */
+  #leave(entry: TenantEntry): void {
+    for (const family of entry.chunks.keys()) {
+      entry.block.stale.delete(family);
+      void this.#compress(entry.block, family, true);
+    }
   }
 
   /** Build info, OTLP exports and the Node.js process metrics (prom-client's collectors), rendered by the same code. */
