@@ -170,6 +170,10 @@ export class HistoryStore {
 
   /** Records the services' statuses: a transition for each one seen for the first time or changed. */
   recordServiceStatuses(tenant: string, services: ReadonlyArray<{ id: string; status: string }>, at = this.#now()): void {
+    this.#inOneTransaction(() => this.#recordServiceStatuses(tenant, services, at));
+  }
+
+  #recordServiceStatuses(tenant: string, services: ReadonlyArray<{ id: string; status: string }>, at: number): void {
     const last = mapOf(this.#lastService, tenant);
     for (const { id, status } of services) {
       if (last.get(id) === status) continue;
@@ -181,6 +185,10 @@ export class HistoryStore {
 
   /** Records issues as Graph returned them: new ones, and a transition when status, classification or resolution changed. */
   recordIssues(tenant: string, issues: readonly IssueObservation[], at = this.#now()): void {
+    this.#inOneTransaction(() => this.#recordIssues(tenant, issues, at));
+  }
+
+  #recordIssues(tenant: string, issues: readonly IssueObservation[], at: number): void {
     const last = mapOf(this.#lastIssue, tenant);
     for (const issue of issues) {
       const state = issueState(issue);
@@ -204,12 +212,29 @@ export class HistoryStore {
 
   /** Replaces the tenant's saved counters and read positions. */
   saveState(tenant: string, state: StoredTenantState): void {
-    this.#db.run('INSERT OR REPLACE INTO counters VALUES (?, ?)', [tenant, JSON.stringify(state.counters)]);
-    this.#db.run('DELETE FROM positions WHERE tenant = ?', [tenant]);
-    for (const [collector, position] of Object.entries(state.positions)) {
-      this.#db.run('INSERT INTO positions VALUES (?, ?, ?)', [tenant, collector, JSON.stringify(position)]);
-    }
+    this.#inOneTransaction(() => {
+      this.#db.run('INSERT OR REPLACE INTO counters VALUES (?, ?)', [tenant, JSON.stringify(state.counters)]);
+      this.#db.run('DELETE FROM positions WHERE tenant = ?', [tenant]);
+      for (const [collector, position] of Object.entries(state.positions)) {
+        this.#db.run('INSERT INTO positions VALUES (?, ?, ?)', [tenant, collector, JSON.stringify(position)]);
+      }
+    });
     this.#dirty = true;
+  }
+
+  /**
+   * The rows one call writes, as one transaction: SQLite otherwise commits (journal and pages) after each row, and a
+   * tenant's first refresh writes a hundred issues.
+   */
+  #inOneTransaction(work: () => void): void {
+    this.#db.exec('BEGIN');
+    try {
+      work();
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
   }
 
   loadState(tenant: string): StoredTenantState {
