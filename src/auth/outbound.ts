@@ -56,7 +56,25 @@ export interface Answer {
   /** The reason phrase, bounded (a server chooses it). */
   statusText: string;
   headers: Headers;
-  body: string;
+  /** The body as received (decompressed); read `body` for its text. */
+  bytes: Buffer;
+  /** The body as UTF-8 text, decoded when first read. */
+  readonly body: string;
+}
+
+/**
+ * An answer keeps its bytes and decodes them only when asked: a fleet re-reads large collections every minute, and
+ * the text of one that has not changed is never needed (src/graph/client.ts compares digests of the bytes). Bytes
+ * live outside the JavaScript heap and leave with the answer; a string that large would wait for a full collection.
+ */
+function answerOf(status: number, statusText: string, headers: Headers, bytes: Buffer): Answer {
+  let text: string | undefined;
+  return {
+    status, statusText, headers, bytes,
+    get body() {
+      return (text ??= bytes.toString('utf8'));
+    },
+  };
 }
 
 /**
@@ -92,8 +110,8 @@ export class Outbound {
           response.status,
         );
       }
-      const body = await readBounded(response, this.options.maxResponseBytes, `${what}: the answer of ${origin}`);
-      return { status: response.status, statusText, headers: response.headers, body };
+      const bytes = await readBounded(response, this.options.maxResponseBytes, `${what}: the answer of ${origin}`);
+      return answerOf(response.status, statusText, response.headers, bytes);
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? error;
       if (error instanceof RedirectError || error instanceof TooLargeError) throw error;
@@ -105,9 +123,9 @@ export class Outbound {
   }
 }
 
-/** Reads the (decompressed) body as text, refusing it once it exceeds `maxBytes`; cancelling frees the connection. */
-async function readBounded(response: Response, maxBytes: number, what: string): Promise<string> {
-  if (!response.body) return '';
+/** Reads the (decompressed) body, refusing it once it exceeds `maxBytes`; cancelling frees the connection. */
+async function readBounded(response: Response, maxBytes: number, what: string): Promise<Buffer> {
+  if (!response.body) return Buffer.alloc(0);
   const tooLarge = () => new TooLargeError(`${what} exceeds ${maxBytes} bytes (graph.maxResponseBytes); refused`, response.status);
   const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
   // Content-Length counts the bytes on the wire: it can refuse a plain body early, never admit an encoded one.
@@ -115,17 +133,15 @@ async function readBounded(response: Response, maxBytes: number, what: string): 
     await response.body.cancel().catch(() => undefined);
     throw tooLarge();
   }
-  const decoder = new TextDecoder();
-  const parts: string[] = [];
+  const parts: Uint8Array[] = [];
   let bytes = 0;
   // Leaving the loop by a throw cancels the stream (and with it undici's decompression).
   for await (const chunk of response.body) {
     bytes += chunk.byteLength;
     if (bytes > maxBytes) throw tooLarge();
-    parts.push(decoder.decode(chunk, { stream: true }));
+    parts.push(chunk);
   }
-  parts.push(decoder.decode());
-  return parts.join('');
+  return Buffer.concat(parts, bytes);
 }
 
 /** Where a redirect points, as an origin only: its path and query may carry anything. */

@@ -42,7 +42,7 @@ export interface RequestOptions {
 }
 
 type Outcome =
-  | { kind: 'done'; text: string; token: string }
+  | { kind: 'done'; bytes: Buffer; token: string }
   | { kind: 'retry'; error: ExporterError; retryAfterMs?: number }
   /** 401 InvalidAuthenticationToken: the token was revoked or is otherwise no longer good; try once with a new one. */
   | { kind: 'renew'; error: GraphError; token: string };
@@ -98,11 +98,11 @@ export class GraphClient {
         throw new PagingError(`${options.endpoint}: more than ${this.#options.maxPages} pages (graph.maxPages); stopped paging`);
       }
       visited.add(url);
-      const { text, hide } = await this.#getText(url, options, { Prefer: `odata.maxpagesize=${this.#options.pageSize}` });
-      const digest = createHash('sha256').update(text).digest('base64');
+      const { bytes, hide } = await this.#get(url, options, { Prefer: `odata.maxpagesize=${this.#options.pageSize}` });
+      const digest = createHash('sha256').update(bytes).digest('base64');
       const known = this.#pages.get(url);
       this.#pages.delete(url);
-      const read: Page = known?.digest === digest ? { text, hide, digest, next: known.next } : parsePage({ text, hide, digest }, page, options.endpoint);
+      const read: Page = known?.digest === digest ? { bytes, hide, digest, next: known.next } : parsePage({ bytes, hide, digest }, page, options.endpoint);
       this.#pages.set(url, { digest, next: read.next });
       if (this.#pages.size > REMEMBERED_PAGES) this.#pages.delete(this.#pages.keys().next().value!);
       pages.push(read);
@@ -125,18 +125,18 @@ export class GraphClient {
   /** GETs one JSON document (path relative to the Graph root, or an absolute URL on it), with retries. */
   async getJson(pathOrUrl: string, options: RequestOptions, headers: Record<string, string> = {}): Promise<unknown> {
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : this.#url(pathOrUrl, options.select);
-    const { text, hide } = await this.#getText(url, options, headers);
-    return parseJson(text, options.endpoint, hide);
+    const { bytes, hide } = await this.#get(url, options, headers);
+    return parseJson(bytes, options.endpoint, hide);
   }
 
-  /** GETs one document's text, with retries: a 2xx answer (and the token, which no message may show), else the typed error of the last attempt. */
-  async #getText(url: string, options: RequestOptions, headers: Record<string, string>): Promise<{ text: string; hide: string[] }> {
+  /** GETs one document, with retries: a 2xx answer's bytes (and the token, which no message may show), else the typed error of the last attempt. */
+  async #get(url: string, options: RequestOptions, headers: Record<string, string>): Promise<{ bytes: Buffer; hide: string[] }> {
     let rejected: string | undefined;
     let renewed = false;
     for (let retries = 0; ;) {
       const outcome = await this.#withSlot(() => this.#attempt(url, options, headers, rejected));
       rejected = undefined;
-      if (outcome.kind === 'done') return { text: outcome.text, hide: [outcome.token] };
+      if (outcome.kind === 'done') return { bytes: outcome.bytes, hide: [outcome.token] };
       if (outcome.kind === 'renew') {
         if (renewed) throw outcome.error;
         renewed = true;
@@ -179,9 +179,8 @@ export class GraphClient {
       throw error;
     }
     observer.onResponse(endpoint, String(answer.status), seconds());
-    const text = answer.body;
-    if (answer.status >= 200 && answer.status < 300) return { kind: 'done', text, token };
-    const odata = parseODataError(text, [token]);
+    if (answer.status >= 200 && answer.status < 300) return { kind: 'done', bytes: answer.bytes, token };
+    const odata = parseODataError(answer.body, [token]);
     const error = new GraphError(answer.status, odata?.code ?? 'unknown', odata?.message ?? answer.statusText, endpoint, odata?.requestId);
     if (answer.status === 401 && odata?.code.toLowerCase() === 'invalidauthenticationtoken') return { kind: 'renew', error, token };
     if (answer.status === 429) observer.onThrottled(endpoint);
@@ -235,9 +234,9 @@ export function parseRetryAfter(header: string | null, now: number = Date.now())
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** One page of a collection as read: its text, the digest of it, its nextLink, and its items once parsed. */
+/** One page of a collection as read: its bytes, the digest of them, its nextLink, and its items once parsed. */
 interface Page {
-  text: string;
+  bytes: Buffer;
   /** What no error message may show (the token the page was read with). */
   hide: string[];
   digest: string;
@@ -246,7 +245,8 @@ interface Page {
 }
 
 /** A 2xx body that is not JSON is the server's fault, never retried; the message shows where it goes wrong. */
-function parseJson(text: string, endpoint: string, hide: string[]): unknown {
+function parseJson(bytes: Buffer, endpoint: string, hide: string[]): unknown {
+  const text = bytes.toString('utf8');
   try {
     return JSON.parse(text);
   } catch {
@@ -254,12 +254,12 @@ function parseJson(text: string, endpoint: string, hide: string[]): unknown {
   }
 }
 
-function parsePage({ text, hide, digest }: Pick<Page, 'text' | 'hide' | 'digest'>, page: number, endpoint: string): Page {
-  const body = parseJson(text, endpoint, hide);
+function parsePage({ bytes, hide, digest }: Pick<Page, 'bytes' | 'hide' | 'digest'>, page: number, endpoint: string): Page {
+  const body = parseJson(bytes, endpoint, hide);
   if (typeof body !== 'object' || body === null || !Array.isArray((body as { value?: unknown }).value)) {
     throw new InvalidResponseError(`${endpoint}: page ${page} has no "value" array`);
   }
   const next = (body as Record<string, unknown>)['@odata.nextLink'];
   if (next !== undefined && next !== null && typeof next !== 'string') throw new InvalidResponseError(`${endpoint}: @odata.nextLink is not a string`);
-  return { text, hide, digest, next: next ?? undefined, items: (body as { value: unknown[] }).value };
+  return { bytes, hide, digest, next: next ?? undefined, items: (body as { value: unknown[] }).value };
 }
