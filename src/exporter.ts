@@ -190,7 +190,7 @@ export class Exporter {
 
   #startTenant(tenant: Tenant, index: number): void {
     this.#exposition.add(this.#history!.attach(tenant));
-    this.#scheduler.start(tenant.tasks, index * STAGGER_MS);
+    this.#scheduler.start(tenant.tasks, { initialDelayMs: index * STAGGER_MS, group: tenant.name });
   }
 
   #applyLogging(config: Config): void {

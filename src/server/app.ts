@@ -1,4 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { CONTENT_TYPES, type ExpositionFormat } from '../exposition/render.js';
 import type { ExpositionStore } from '../exposition/store.js';
@@ -176,20 +177,29 @@ function expressApp({ exposition, tenantNames, isReady, version, security, reloa
   return app;
 }
 
-/** Writes the exposition as it is stored: buffers, never joined into one string. */
+/** Writes the exposition as it is stored: buffers, never joined into one string; text inflated as it is sent. */
 async function serve(req: IncomingMessage, res: ServerResponse, exposition: ExpositionStore, tenant: string | undefined): Promise<void> {
   const format = negotiateFormat(req.headers.accept);
   const gzip = acceptsGzip(req.headers['accept-encoding']);
-  const parts = await exposition.body({ format, gzip, tenant });
+  const body = await exposition.body({ format, gzip, tenant });
   res.writeHead(200, {
     'Content-Type': CONTENT_TYPES[format],
     Vary: 'Accept, Accept-Encoding',
     ...(gzip && { 'Content-Encoding': 'gzip' }),
-    'Content-Length': parts.reduce((sum, part) => sum + part.length, 0),
+    'Content-Length': body.length,
   });
-  if (req.method === 'HEAD') res.end();
-  else if (parts.length === 1) res.end(parts[0]);
-  else writeAll(res, parts);
+  if ('stream' in body) {
+    if (req.method === 'HEAD') {
+      body.stream.destroy();
+      res.end();
+    } else {
+      // Backpressure from the socket; a scraper that goes away stops the inflation, and a failure cuts the response
+      // short of its Content-Length, so the scraper cannot take it for complete.
+      pipeline(body.stream, res, (error) => error && res.destroy(error));
+    }
+  } else if (req.method === 'HEAD') res.end();
+  else if (body.buffers.length === 1) res.end(body.buffers[0]);
+  else writeAll(res, body.buffers);
 }
 
 /**

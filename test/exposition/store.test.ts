@@ -10,12 +10,22 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SampleWriter } from '../../src/collectors/types.js';
-import { ExpositionStore, type ExposedTenant } from '../../src/exposition/store.js';
+import { ExpositionStore, type ExposedTenant, type ScrapeBody } from '../../src/exposition/store.js';
 import { METRICS } from '../../src/model/metrics.js';
 import type { SeriesGroup } from '../../src/runtime/tenant.js';
 import { acceptsGzip, createApp, negotiateFormat } from '../../src/server/app.js';
 import { WebSecurity } from '../../src/server/security.js';
 import { parseExposition, select } from '../helpers/exposition.js';
+
+/** A body's bytes, checked against the length it announces (the Content-Length). */
+async function read(body: Promise<ScrapeBody>): Promise<Buffer> {
+  const answer = await body;
+  const chunks: Buffer[] = 'buffers' in answer ? answer.buffers : [];
+  if ('stream' in answer) for await (const chunk of answer.stream) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  expect(bytes.length).toBe(answer.length);
+  return bytes;
+}
 
 /** A tenant with one data group (services) and a budgets group; counts how often the data group is written. */
 function fakeTenant(name: string, services: number) {
@@ -64,7 +74,7 @@ describe('ExpositionStore', () => {
     a.refresh(5);
     await store.settled();
     expect(a.writes.data).toBe(2);
-    const text = Buffer.concat(await store.body({ format: 'text', gzip: false, tenant: 'a' })).toString();
+    const text = (await read(store.body({ format: 'text', gzip: false, tenant: 'a' }))).toString();
     expect(select(parseExposition(text), 'm365_service_operational')).toHaveLength(5);
     expect(a.writes.data).toBe(2);
   });
@@ -76,7 +86,7 @@ describe('ExpositionStore', () => {
     store.add(a.tenant);
     store.add(b.tenant);
     await store.settled();
-    const text = Buffer.concat(await store.body({ format: 'text', gzip: false })).toString();
+    const text = (await read(store.body({ format: 'text', gzip: false }))).toString();
     expect(text.match(/^# TYPE m365_service_operational gauge$/gm)).toHaveLength(1);
     const family = text.slice(text.indexOf('# TYPE m365_service_operational'), text.indexOf('# HELP', text.indexOf('# TYPE m365_service_operational')));
     expect(family.trim().split('\n').slice(1)).toEqual([
@@ -86,7 +96,7 @@ describe('ExpositionStore', () => {
     ]);
     b.refresh(0);
     await store.settled();
-    const after = parseExposition(Buffer.concat(await store.body({ format: 'text', gzip: false })).toString());
+    const after = parseExposition((await read(store.body({ format: 'text', gzip: false }))).toString());
     expect(select(after, 'm365_service_operational', { tenant: 'b' })).toEqual([]);
     expect(select(after, 'm365_service_operational', { tenant: 'a' })).toHaveLength(2);
   });
@@ -95,8 +105,8 @@ describe('ExpositionStore', () => {
     const store = new ExpositionStore(new Registry());
     for (let i = 0; i < 5; i++) store.add(fakeTenant(`t${i}`, 40).tenant);
     await store.settled();
-    const plain = Buffer.concat(await store.body({ format: 'openmetrics', gzip: false })).toString();
-    const gzipped = Buffer.concat(await store.body({ format: 'openmetrics', gzip: true }));
+    const plain = (await read(store.body({ format: 'openmetrics', gzip: false }))).toString();
+    const gzipped = await read(store.body({ format: 'openmetrics', gzip: true }));
     expect(gunzipSync(gzipped).toString()).toBe(plain);
     expect(gzipped.length * 2).toBeLessThan(plain.length);
     expect(plain.endsWith('# EOF\n')).toBe(true);
@@ -107,8 +117,8 @@ describe('ExpositionStore gzip for a fleet', () => {
   /** Plain and gzip bodies of /metrics and /probe agree, byte for byte, after inflating. */
   async function expectGzipMatchesText(store: ExpositionStore, probe: string) {
     for (const tenant of [undefined, probe]) {
-      const plain = Buffer.concat(await store.body({ format: 'openmetrics', gzip: false, tenant }));
-      const gzipped = Buffer.concat(await store.body({ format: 'openmetrics', gzip: true, tenant }));
+      const plain = await read(store.body({ format: 'openmetrics', gzip: false, tenant }));
+      const gzipped = await read(store.body({ format: 'openmetrics', gzip: true, tenant }));
       expect(gunzipSync(gzipped).equals(plain)).toBe(true);
     }
   }
@@ -119,33 +129,36 @@ describe('ExpositionStore gzip for a fleet', () => {
     for (const t of tenants) store.add(t.tenant);
     await store.settled();
     await expectGzipMatchesText(store, 't00');
-    const plain = Buffer.concat(await store.body({ format: 'text', gzip: false }));
-    const gzipped = Buffer.concat(await store.body({ format: 'text', gzip: true }));
+    const plain = await read(store.body({ format: 'text', gzip: false }));
+    const gzipped = await read(store.body({ format: 'text', gzip: true }));
     // The process metrics go uncompressed (stored blocks); the tenants' lines compress as well as one stream would.
     expect(gzipped.length).toBeLessThan(gzipSync(plain).length * 1.3);
+    // The store keeps no text: a fleet's is inflated from the stream as it is sent, its length known beforehand.
+    expect('stream' in await store.body({ format: 'text', gzip: false })).toBe(true);
+    expect(plain.length).toBeGreaterThan(70 * 200 * 50);
 
     tenants[33]!.refresh(5); // the second block's second tenant: it and the one after it are recompressed
     tenants[0]!.refresh(0);
     await store.settled();
     await expectGzipMatchesText(store, 't33');
-    const text = Buffer.concat(await store.body({ format: 'text', gzip: false })).toString();
+    const text = (await read(store.body({ format: 'text', gzip: false }))).toString();
     expect(select(parseExposition(text), 'm365_service_operational', { tenant: 't33' })).toHaveLength(5);
 
     store.remove('t34');
     store.remove('t69');
     // Gone from the compressed stream at once, as from the text, not only once the next round of compression ran.
-    const right = gunzipSync(Buffer.concat(await store.body({ format: 'text', gzip: true }))).toString();
+    const right = gunzipSync(await read(store.body({ format: 'text', gzip: true }))).toString();
     expect(right).not.toContain('tenant="t34"');
     expect(right).toContain('tenant="t35"');
     await store.settled();
     await expectGzipMatchesText(store, 't35');
-    expect(select(parseExposition(Buffer.concat(await store.body({ format: 'text', gzip: false })).toString()), 'm365_exporter_graph_requests_total')).toHaveLength(68);
+    expect(select(parseExposition((await read(store.body({ format: 'text', gzip: false }))).toString()), 'm365_exporter_graph_requests_total')).toHaveLength(68);
 
     store.add(fakeTenant('newcomer', 3).tenant); // takes the free place in the second block
     store.add(fakeTenant('t10', 2).tenant); // a reload's replacement, in its predecessor's place
     await store.settled();
     await expectGzipMatchesText(store, 't10');
-    const after = parseExposition(gunzipSync(Buffer.concat(await store.body({ format: 'text', gzip: true }))).toString());
+    const after = parseExposition(gunzipSync(await read(store.body({ format: 'text', gzip: true }))).toString());
     expect(select(after, 'm365_service_operational', { tenant: 'newcomer' })).toHaveLength(3);
     expect(select(after, 'm365_service_operational', { tenant: 't10' })).toHaveLength(2);
     expect(select(after, 'm365_exporter_graph_requests_total')).toHaveLength(69);
@@ -166,7 +179,7 @@ describe('ExpositionStore under a stream of changes', () => {
         await new Promise((resolve) => setImmediate(resolve));
       }
     })();
-    const shown = async () => gunzipSync(Buffer.concat(await store.body({ format: 'text', gzip: true }))).toString().includes('tenant="t39"');
+    const shown = async () => gunzipSync(await read(store.body({ format: 'text', gzip: true }))).toString().includes('tenant="t39"');
     const deadline = Date.now() + 10_000;
     let seen = false;
     while (!seen && Date.now() < deadline) {
@@ -201,6 +214,8 @@ describe('HTTP serving', () => {
   beforeAll(async () => {
     const store = new ExpositionStore(new Registry());
     store.add(fakeTenant('contoso', 40).tenant);
+    // A fleet whose text is large enough to be inflated as it is sent (see the last test).
+    for (let i = 0; i < 30; i++) store.add(fakeTenant(`fleet${i}`, 400).tenant);
     await store.settled();
     const app = createApp({
       exposition: store, tenantNames: () => ['contoso'], isReady: () => true, version: '0.0.0',
@@ -238,6 +253,24 @@ describe('HTTP serving', () => {
     expect(probe).not.toContain('m365_exporter_build_info');
   });
 
+  it('sends a fleet\'s text inflated from the gzip stream as it goes, with the Content-Length it announced, and HEAD without inflating', async () => {
+    const gzip = await fetch(`${url}/metrics`, { headers: { 'Accept-Encoding': 'gzip' } });
+    const fromGzip = await gzip.text(); // fetch inflates
+    const plain = await fetch(`${url}/metrics`, { headers: { 'Accept-Encoding': 'identity' } });
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    const text = await plain.text();
+    expect(Number(plain.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    expect(Buffer.byteLength(text)).toBeGreaterThan(30 * 400 * 50);
+    expect(select(parseExposition(text), 'm365_service_operational', { tenant: 'fleet29' })).toHaveLength(400);
+    // The same lines as the gzip body, less the process metrics, which are read at each scrape.
+    const tenantLines = (body: string) => body.split('\n').filter((line) => line.includes('tenant="')).join('\n');
+    expect(tenantLines(text)).toBe(tenantLines(fromGzip));
+    const head = await fetch(`${url}/metrics`, { method: 'HEAD', headers: { 'Accept-Encoding': 'identity' } });
+    // The text's length, give or take the process metrics' digits, which change between two scrapes.
+    expect(Math.abs(Number(head.headers.get('content-length')) - Buffer.byteLength(text))).toBeLessThan(1_000);
+    expect(await head.text()).toBe('');
+  });
+
   it('answers scrapes the express routes would answer the same way, and leaves malformed ones to them', async () => {
     // Served directly: headers of every response, and the same body as the case-insensitive express route gives.
     const direct = await fetch(`${url}/probe?tenant=contoso`, { headers: { 'Accept-Encoding': 'identity' } });
@@ -260,10 +293,10 @@ describe('ExpositionStore under change', () => {
     await store.settled();
     a.refresh(20);
     // Before the render (queued) and its compression (thread pool) finish, a scrape sees the complete old rendering.
-    const during = parseExposition(Buffer.concat(await store.body({ format: 'text', gzip: false })).toString());
+    const during = parseExposition((await read(store.body({ format: 'text', gzip: false }))).toString());
     expect([10, 20]).toContain(select(during, 'm365_service_operational').length);
     await store.settled();
-    const after = parseExposition(gunzipSync(Buffer.concat(await store.body({ format: 'text', gzip: true }))).toString());
+    const after = parseExposition(gunzipSync(await read(store.body({ format: 'text', gzip: true }))).toString());
     expect(select(after, 'm365_service_operational')).toHaveLength(20);
   });
 
@@ -276,7 +309,7 @@ describe('ExpositionStore under change', () => {
       if (n % 3 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     await store.settled();
-    const text = Buffer.concat(await store.body({ format: 'text', gzip: false })).toString();
+    const text = (await read(store.body({ format: 'text', gzip: false }))).toString();
     expect(select(parseExposition(text), 'm365_service_operational')).toHaveLength(30);
     expect(store.rendered('a')).toBe(true);
   });

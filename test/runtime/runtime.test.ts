@@ -7,7 +7,8 @@ import { GraphError } from '../../src/model/errors.js';
 import { METRICS, type MetricDefinition } from '../../src/model/metrics.js';
 import { LiveMetrics } from '../../src/runtime/liveMetrics.js';
 import { Runner, type RunnerContext } from '../../src/runtime/runner.js';
-import { Scheduler } from '../../src/runtime/scheduler.js';
+import { Scheduler, nextRefreshAt, phaseOf } from '../../src/runtime/scheduler.js';
+import { waitFor } from '../helpers/wait.js';
 
 function rows(live: LiveMetrics) {
   const written: Array<{ metric: string; labels: Labels; value: number; suffix?: string }> = [];
@@ -129,6 +130,53 @@ describe('scheduler', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(done).toBe(true);
     expect(limit).toBeGreaterThanOrEqual(40);
+  });
+
+  it('spreads a fleet\'s refreshes over the interval, whatever their start: each task at the phase its name hashes to', () => {
+    const intervalMs = 60_000;
+    const phases = Array.from({ length: 500 }, (_, i) => phaseOf(`tenant${String(i).padStart(4, '0')}/health`, intervalMs));
+    expect(phaseOf('tenant0000/health', intervalMs)).toBe(phases[0]); // stable: the same second of the minute after a restart
+    expect(Math.min(...phases)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...phases)).toBeLessThan(intervalMs);
+    // Each tenth of the minute holds about a tenth of the fleet (50): no second of it holds the whole fleet.
+    const tenths = Array.from({ length: 10 }, (_, k) => phases.filter((p) => Math.floor(p / (intervalMs / 10)) === k).length);
+    expect(Math.min(...tenths)).toBeGreaterThan(25);
+    expect(Math.max(...tenths)).toBeLessThan(75);
+  });
+
+  it('schedules the next refresh at the task\'s phase, never more than one interval after the last start', () => {
+    const interval = 60_000;
+    const phase = 15_000;
+    const minute = 1_800_000_000_000 - (1_800_000_000_000 % interval);
+    // First refresh at an arbitrary time: the next is at the phase, sooner than a whole interval.
+    expect(nextRefreshAt(minute + 40_000, interval, phase)).toBe(minute + interval + phase);
+    expect(nextRefreshAt(minute + 5_000, interval, phase)).toBe(minute + phase);
+    // On its phase: exactly one interval later.
+    expect(nextRefreshAt(minute + phase, interval, phase)).toBe(minute + interval + phase);
+    // Started late by a little: still the next phase, not one interval after the late start.
+    expect(nextRefreshAt(minute + phase + 700, interval, phase)).toBe(minute + interval + phase);
+    for (const started of [minute, minute + 1, minute + 59_999, minute + phase - 1]) {
+      const next = nextRefreshAt(started, interval, phase);
+      expect(next).toBeGreaterThan(started);
+      expect(next - started).toBeLessThanOrEqual(interval);
+      expect(((next - phase) % interval + interval) % interval).toBe(0);
+    }
+  });
+
+  it('runs the refreshes after the first at the phase of the tenant, all its collectors together', async () => {
+    const scheduler = new Scheduler();
+    const intervalMs = 1_000;
+    const starts = { health: [] as number[], issues: [] as number[] };
+    const task = (collector: keyof typeof starts) => ({ name: `tenant-phase/${collector}`, intervalMs, refresh: async () => void starts[collector].push(Date.now()) });
+    scheduler.start([task('health'), task('issues')], { group: 'tenant-phase' });
+    await waitFor('three refreshes of each', () => (starts.health.length >= 3 && starts.issues.length >= 3) || undefined, 5_000, 20);
+    await scheduler.stop();
+    const phase = phaseOf('tenant-phase', intervalMs);
+    for (const started of [...starts.health.slice(1), ...starts.issues.slice(1)]) {
+      // Timers fire late, never early; 300 ms leaves room for a loaded machine.
+      const late = ((started - phase) % intervalMs + intervalMs) % intervalMs;
+      expect(late).toBeLessThan(300);
+    }
   });
 
   it('stops one group of loops and keeps the others', async () => {
