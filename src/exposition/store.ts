@@ -29,9 +29,17 @@ const COMPRESS_ON_LOOP_BYTES = 64 * 1024;
 /** Gzip bodies below this are inflated on the event loop (a realistic tenant's probe: 12 KiB to 0.14 MiB in 0.3 ms). */
 const INFLATE_ON_LOOP_BYTES = 16 * 1024;
 
-/** zlib hands its output out as views of 16 KiB buffers; a small result kept for long gets a buffer of its own size. */
-function ownBuffer(compressed: Buffer): Buffer {
-  return compressed.length < compressed.buffer.byteLength / 2 ? keepable(compressed) : compressed;
+/**
+ * A buffer of its own for bytes kept until the next change, when they are a small view of a larger one: zlib hands
+ * its output out as views of 16 KiB buffers, Buffer.concat puts results under 4 KiB into shared 8 KiB slabs, and the
+ * larger buffer lives as long as any view of it, so a fleet's small pieces, replaced at different times, would keep
+ * dead neighbours alive.
+ */
+function ownBuffer(bytes: Buffer): Buffer {
+  if (bytes.byteLength >= bytes.buffer.byteLength / 2) return bytes;
+  const own = Buffer.allocUnsafeSlow(bytes.byteLength);
+  bytes.copy(own);
+  return own;
 }
 
 async function memberOf(text: Buffer): Promise<Buffer> {
@@ -151,18 +159,6 @@ function headerOf(family: FamilyHeader): Header {
     member: { text: gzipSync(text.text), openmetrics: gzipSync(text.openmetrics) },
     deflate: { text: syncFlushed(text.text), openmetrics: syncFlushed(text.openmetrics) },
   };
-}
-
-/**
- * A buffer of its own for text kept until the next change: Buffer.from puts texts under 4 KiB into shared 8 KiB
- * slabs, and a slab lives as long as any text in it, so a fleet's small chunks, replaced at different times, would
- * keep about half as much again in dead neighbours alive.
- */
-function keepable(text: Buffer): Buffer {
-  if (text.byteLength === text.buffer.byteLength) return text;
-  const own = Buffer.allocUnsafeSlow(text.byteLength);
-  text.copy(own);
-  return own;
 }
 
 /** A gzip body and the length of its text. */
@@ -398,7 +394,7 @@ export class ExpositionStore {
       block.units.delete(family);
       return;
     }
-    const unit = keepable(Buffer.concat(deflates));
+    const unit = ownBuffer(Buffer.concat(deflates));
     // Each continuation is kept as a view of the unit: zlib hands its output out as slices of 16 KiB buffers, which a
     // fleet's tens of thousands of small chunks would otherwise each keep alive.
     let offset = 0;
