@@ -10,7 +10,8 @@
  * bench/results/latest.json. No time is asserted.
  *
  * BENCH_TENANTS=1,50,500,1000 (default) chooses the sizes; BENCH_ROUNDS=3 the scrape rounds per size;
- * BENCH_SOAK_MINUTES=N adds a soak at the largest size: a scrape every 15 s for N minutes, RSS sampled each minute.
+ * BENCH_SOAK_MINUTES=N adds a soak at the largest size (or BENCH_SOAK_TENANTS): a scrape every 15 s for N minutes, RSS
+ * sampled each minute.
  * The simulator runs as its own process, so its work does not load the measuring process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,6 +29,7 @@ import { waitFor } from '../test/helpers/wait.js';
 const SIZES = (process.env.BENCH_TENANTS ?? '1,50,500,1000').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 0);
+const SOAK_TENANTS = Number(process.env.BENCH_SOAK_TENANTS ?? Math.max(...SIZES));
 const SIMULATOR_CLI = fileURLToPath(new URL('../dist-simulator/cli.js', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const OPENMETRICS_ACCEPT = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -199,6 +201,8 @@ describe('exporter at fleet scale (realistic tenants)', () => {
         let previousScrape = Date.now() / 1_000;
         let rss = 0;
         let heap = 0;
+        let heapTotal = 0;
+        let external = 0;
         // The exporter's CPU between the first and the last scrape: how busy its one event loop is with refreshes.
         const cpuSeconds: Array<{ at: number; seconds: number }> = [];
         for (let round = 0; round < ROUNDS; round++) {
@@ -213,6 +217,8 @@ describe('exporter at fleet scale (realistic tenants)', () => {
           previousScrape = Date.now() / 1_000;
           rss = sampleValue(plain.body.toString(), 'process_resident_memory_bytes');
           heap = sampleValue(plain.body.toString(), 'nodejs_heap_size_used_bytes');
+          heapTotal = sampleValue(plain.body.toString(), 'nodejs_heap_size_total_bytes');
+          external = sampleValue(plain.body.toString(), 'nodejs_external_memory_bytes');
           cpuSeconds.push({ at: Date.now() / 1_000, seconds: sampleValue(plain.body.toString(), 'process_cpu_seconds_total') });
           const staticGzip = gzipSync(plain.body);
           sizes = { textBytes: plain.body.length, gzipBytes: gz.body.length, staticGzipBytes: staticGzip.length, samples: plain.body.toString().split('\n').filter((l) => l && !l.startsWith('#')).length };
@@ -262,10 +268,14 @@ describe('exporter at fleet scale (realistic tenants)', () => {
             ? Math.round(((cpuSeconds.at(-1)!.seconds - cpuSeconds[0]!.seconds) / (cpuSeconds.at(-1)!.at - cpuSeconds[0]!.at)) * 100) : undefined,
           rssMiB: Math.round(rss / 2 ** 20),
           heapUsedMiB: Math.round(heap / 2 ** 20),
+          // Where the RSS goes: V8's heap as sized (used and free), memory outside it held by JavaScript objects (buffers,
+          // the history store's database), and the rest (the binary, native allocations).
+          heapTotalMiB: Math.round(heapTotal / 2 ** 20),
+          externalMiB: Math.round(external / 2 ** 20),
           rssPerTenantMiB: rssOneTenant !== undefined && size > 1 ? Math.round(((rss - rssOneTenant) / (size - 1) / 2 ** 20) * 1000) / 1000 : undefined,
           soak: undefined as unknown,
         };
-        if (SOAK_MINUTES > 0 && size === Math.max(...SIZES)) {
+        if (SOAK_MINUTES > 0 && size === SOAK_TENANTS) {
           const rssByMinute: number[] = [];
           const end = Date.now() + SOAK_MINUTES * 60_000;
           let nextSample = Date.now();
