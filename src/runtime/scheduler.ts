@@ -29,12 +29,15 @@ export function phaseOf(name: string, intervalMs: number): number {
 
 /**
  * When the refresh after one that started at `started` is due: the one time of the task's phase in
- * (started, started + interval], so no gap exceeds the interval, and from the second refresh on the task keeps its
- * phase. In the past when the refresh overran (it then starts at once).
+ * (started + early, started + early + interval], so from the second refresh on the task keeps its phase and no gap
+ * exceeds the interval by more than `early`. `early` absorbs a timer that fires a millisecond before its time (Node.js
+ * timers do: CI caught one), which would otherwise find its own phase still ahead and refresh again at once. In the
+ * past when the refresh overran (it then starts at once).
  */
 export function nextRefreshAt(started: number, intervalMs: number, phaseMs: number): number {
-  const sincePhase = (((started - phaseMs) % intervalMs) + intervalMs) % intervalMs;
-  return started + intervalMs - sincePhase;
+  const from = started + Math.min(100, intervalMs / 10);
+  const sincePhase = (((from - phaseMs) % intervalMs) + intervalMs) % intervalMs;
+  return from + intervalMs - sincePhase;
 }
 
 /**
