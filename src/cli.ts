@@ -137,15 +137,18 @@ async function main(): Promise<number> {
     // A failed start ends the process through main(); a reload reports its own failures.
     started.then(() => exporter.reload()).catch(() => undefined);
   });
-  await started;
-  await new Promise<void>((resolve) => {
+  // Also before it listens: a SIGTERM that comes once the address is logged but before the tenants have started (a
+  // test under load sent one there) must still end the process cleanly, after the start it interrupts.
+  const stopped = new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down');
-      exporter.stop().then(resolve, resolve);
+      started.catch(() => undefined).then(() => exporter.stop()).then(resolve, resolve);
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
   });
+  await started;
+  await stopped;
   return 0;
 }
 

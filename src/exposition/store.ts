@@ -321,17 +321,21 @@ export class ExpositionStore {
         await yieldToIo();
       }
       await Promise.all(inFlight);
-      // Units next, each once per round, so no two compressions of one unit race.
+      // Units next, each once per round, so no two compressions of one unit race. They are swapped in together, once
+      // all are done: a group's families show one rendering, never one family new and the next one old (a status
+      // and the operational flag derived from it, as a scrape under load once saw).
+      const swaps: Array<() => void> = [];
       for (const block of this.#blocks) {
         for (const family of [...block.stale]) {
           block.stale.delete(family);
-          const compression = this.#compress(block, family);
+          const compression = this.#compress(block, family).then((swap) => void (swap && swaps.push(swap)));
           inFlight.add(compression);
           void compression.finally(() => inFlight.delete(compression));
           await yieldToIo();
         }
       }
       await Promise.all(inFlight);
+      for (const swap of swaps) swap();
     } while (this.#queue.size > 0 || this.#blocks.some((block) => block.stale.size > 0));
   }
 
@@ -366,12 +370,12 @@ export class ExpositionStore {
   }
 
   /**
-   * Recompresses the chunks of a family in a block whose text or predecessor changed, then swaps the block's unit in:
-   * built from one moment's chunks, so it is always a consistent stream. `now`: on the event loop, all at once (a
-   * tenant leaving must leave the compressed stream as it leaves the text, before the reload answers). A unit is
-   * swapped in only if no later compression of it started meanwhile.
+   * Recompresses the chunks of a family in a block whose text or predecessor changed, and returns the swap of the
+   * block's unit, which the drain applies with the rest of its round: built from one moment's chunks, so it is always
+   * a consistent stream. `now`: on the event loop and swapped in at once (a tenant leaving must leave the compressed
+   * stream before the reload answers). A unit is swapped in only if no later compression of it started meanwhile.
    */
-  async #compress(block: Block, family: string, now = false): Promise<void> {
+  async #compress(block: Block, family: string, now = false): Promise<(() => void) | undefined> {
     const generation = (block.generations.get(family) ?? 0) + 1;
     block.generations.set(family, generation);
     let after: Chunk | undefined;
@@ -388,6 +392,13 @@ export class ExpositionStore {
     const compressNow = ({ chunk, after: before, known }: (typeof pieces)[number]) => known?.deflate
       ?? deflateRawSync(textOf(chunk, true), continuationOptions(before && textOf(before, true)));
     const deflates = now ? pieces.map(compressNow) : await Promise.all(pieces.map(compress));
+    const swap = () => this.#swap(block, family, generation, pieces, deflates);
+    if (!now) return swap;
+    swap();
+    return undefined;
+  }
+
+  #swap(block: Block, family: string, generation: number, pieces: Array<{ entry: TenantEntry; chunk: Chunk; after: Chunk | undefined }>, deflates: Buffer[]): void {
     if (block.generations.get(family) !== generation) return;
     for (const entry of block.slots) if (entry && !entry.chunks.has(family)) entry.continuations.delete(family);
     if (pieces.length === 0) {

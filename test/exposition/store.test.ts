@@ -165,6 +165,45 @@ describe('ExpositionStore gzip for a fleet', () => {
   });
 });
 
+describe('ExpositionStore consistency', () => {
+  it('shows a group\'s families from one rendering at every moment, across blocks and while compressions run', async () => {
+    // Each tenant writes one counter into two families; a scrape must never see them disagree for a tenant.
+    const state = { n: 0 };
+    const tenants = Array.from({ length: 40 }, (_, t) => {
+      const group: SeriesGroup = {
+        name: 'health',
+        get version() {
+          return state.n + 1;
+        },
+        write(out: SampleWriter) {
+          for (let i = 0; i < 50; i++) out.add(METRICS.serviceOperational, { service_id: `svc${i}` }, state.n);
+          for (let i = 0; i < 50; i++) out.add(METRICS.graphRequests, { endpoint: `e${i}`, code: '200' }, state.n);
+        },
+      };
+      const tenant = { name: `t${t}`, group, listener: undefined as ((changed: SeriesGroup[]) => void) | undefined };
+      return { ...tenant, exposed: { name: tenant.name, groups: [group], onChange: (l: (changed: SeriesGroup[]) => void) => void (tenant.listener = l) } as ExposedTenant, tenant };
+    });
+    const store = new ExpositionStore(new Registry());
+    for (const t of tenants) store.add(t.exposed);
+    await store.settled();
+    for (let round = 0; round < 30; round++) {
+      state.n++;
+      for (const t of tenants) t.tenant.listener?.([t.group]);
+      for (let look = 0; look < 3; look++) {
+        await new Promise((resolve) => setImmediate(resolve));
+        const samples = parseExposition(gunzipSync(await read(store.body({ format: 'text', gzip: true }))).toString());
+        for (let t = 0; t < 40; t += 13) {
+          const operational = new Set(select(samples, 'm365_service_operational', { tenant: `t${t}` }).map((s) => s.value));
+          const requests = new Set(select(samples, 'm365_exporter_graph_requests_total', { tenant: `t${t}` }).map((s) => s.value));
+          expect([...operational]).toEqual([...requests]);
+          expect(operational.size).toBe(1);
+        }
+      }
+    }
+    await store.settled();
+  });
+});
+
 describe('ExpositionStore under a stream of changes', () => {
   it('brings the compressed stream up to date while changes keep arriving', async () => {
     const tenants = Array.from({ length: 40 }, (_, i) => fakeTenant(`t${String(i).padStart(2, '0')}`, 20));
