@@ -213,15 +213,17 @@ describe('exporter at fleet scale (realistic tenants)', () => {
           add('metricsGzip', gz.ms);
           const plain = await get(`${url}/metrics`, { Accept: OPENMETRICS_ACCEPT, 'Accept-Encoding': 'identity' });
           add('metricsText', plain.ms);
-          if (oldestLastSuccess(plain.body.toString()) < previousScrape - 1) refreshedBetweenScrapes = false;
+          // Decoded once: 140 MiB at 1000 tenants, whose copies would load the measuring process's heap before the static serves.
+          const plainText = plain.body.toString();
+          if (oldestLastSuccess(plainText) < previousScrape - 1) refreshedBetweenScrapes = false;
           previousScrape = Date.now() / 1_000;
-          rss = sampleValue(plain.body.toString(), 'process_resident_memory_bytes');
-          heap = sampleValue(plain.body.toString(), 'nodejs_heap_size_used_bytes');
-          heapTotal = sampleValue(plain.body.toString(), 'nodejs_heap_size_total_bytes');
-          external = sampleValue(plain.body.toString(), 'nodejs_external_memory_bytes');
-          cpuSeconds.push({ at: Date.now() / 1_000, seconds: sampleValue(plain.body.toString(), 'process_cpu_seconds_total') });
+          rss = sampleValue(plainText, 'process_resident_memory_bytes');
+          heap = sampleValue(plainText, 'nodejs_heap_size_used_bytes');
+          heapTotal = sampleValue(plainText, 'nodejs_heap_size_total_bytes');
+          external = sampleValue(plainText, 'nodejs_external_memory_bytes');
+          cpuSeconds.push({ at: Date.now() / 1_000, seconds: sampleValue(plainText, 'process_cpu_seconds_total') });
           const staticGzip = gzipSync(plain.body);
-          sizes = { textBytes: plain.body.length, gzipBytes: gz.body.length, staticGzipBytes: staticGzip.length, samples: plain.body.toString().split('\n').filter((l) => l && !l.startsWith('#')).length };
+          sizes = { textBytes: plain.body.length, gzipBytes: gz.body.length, staticGzipBytes: staticGzip.length, samples: plainText.split('\n').filter((l) => l && !l.startsWith('#')).length };
           fixed.serve(plain.body, staticGzip);
           add('staticGzip', (await healthDuring(fixed.url, () => get(fixed.url, { 'Accept-Encoding': 'gzip' }))).result.ms);
           add('staticText', (await get(fixed.url, { 'Accept-Encoding': 'identity' })).ms);

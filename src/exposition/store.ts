@@ -387,10 +387,13 @@ export class ExpositionStore {
       after = chunk;
       return [piece];
     });
+    // A chunk is inflated once per compression, though two pieces may need it (its own, and the next one's dictionary).
+    const texts = new Map<Chunk, Buffer | Promise<Buffer>>();
+    const text = (chunk: Chunk) => texts.get(chunk) ?? texts.set(chunk, textOf(chunk, now)).get(chunk)!;
     const compress = async ({ chunk, after: before, known }: (typeof pieces)[number]) => known?.deflate
-      ?? continuationOf(await textOf(chunk), before && await textOf(before));
+      ?? continuationOf(await text(chunk), before && await text(before));
     const compressNow = ({ chunk, after: before, known }: (typeof pieces)[number]) => known?.deflate
-      ?? deflateRawSync(textOf(chunk, true), continuationOptions(before && textOf(before, true)));
+      ?? deflateRawSync(text(chunk) as Buffer, continuationOptions(before && text(before) as Buffer));
     const deflates = now ? pieces.map(compressNow) : await Promise.all(pieces.map(compress));
     const swap = () => this.#swap(block, family, generation, pieces, deflates);
     if (!now) return swap;

@@ -43,7 +43,7 @@ export function nextRefreshAt(started: number, intervalMs: number, phaseMs: numb
 /**
  * Runs every task on its own interval. Each task is one sequential loop, so at most one refresh of it is in flight.
  * The first refresh starts after the group's initial delay (tenants are staggered by a few milliseconds, so the
- * fleet is ready soon); the next ones at the task's phase of each interval (see phaseOf), so 500 tenants that started
+ * fleet is ready soon); the next ones at the group's phase of each interval (see phaseOf), so 500 tenants that started
  * within seconds of each other do not refresh in the same seconds of every minute, holding the event loop while
  * scrapes wait, but as many in each second. Each loop has its own abort
  * signal (one shared signal would collect a listener per loop: MaxListenersExceededWarning past ten), so groups of

@@ -144,7 +144,7 @@ describe('scheduler', () => {
     expect(Math.max(...tenths)).toBeLessThan(75);
   });
 
-  it('schedules the next refresh at the task\'s phase, never more than one interval after the last start', () => {
+  it('schedules the next refresh at the task\'s phase, never more than one interval (and a tenth of a second) after the last start', () => {
     const interval = 60_000;
     const phase = 15_000;
     const minute = 1_800_000_000_000 - (1_800_000_000_000 % interval);
