@@ -40,6 +40,10 @@ ENTRYPOINT ["node", "dist-simulator/cli.js"]
 # "Remove nodejs debian12 builds"); Node.js is /nodejs/bin/node there.
 FROM gcr.io/distroless/nodejs24-debian13:nonroot AS runtime
 ENV NODE_ENV=production
+# glibc raises its mmap threshold to the size of the largest block freed (up to 32 MiB); past that, the exporter's large
+# transient buffers (the history file written each minute, a plain-text scrape's inflated chunks) come from the heap
+# and leave it fragmented: 836–850 MiB RSS at 1000 tenants, 537–556 with the threshold pinned (README "Performance").
+ENV MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=prod-deps /app/package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules

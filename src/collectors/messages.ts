@@ -38,6 +38,8 @@ const KNOWN_SEVERITIES = MESSAGE_SEVERITIES.filter((s) => s !== 'unknownFutureVa
 /** Past the posts a fleet sees at once (a tenant lists a few hundred), with room to spare. */
 const sharedMessages = new SharedItems<Message>(20_000);
 const parseTime = (value: string | null) => (value ? Date.parse(value) : null);
+/** A post is in the message center until its end time, if it has one. */
+const running = (end: number | null, now: number) => end === null || end > now;
 
 /** `GET /admin/serviceAnnouncement/messages`: the message center (legacy Messages of type MessageCenter). */
 export const messagesCollector: Collector<MessagesSnapshot, unknown> = {
@@ -48,12 +50,12 @@ export const messagesCollector: Collector<MessagesSnapshot, unknown> = {
     const read = await readServiceAnnouncement(context, 'messages', serviceUpdateMessageSchema, previous);
     if (!read) {
       // The same posts as last time, less those that ended since.
-      const current = previous!.messages.filter((message) => message.end === null || message.end > now);
+      const current = previous!.messages.filter((message) => running(message.end, now));
       return current.length === previous!.messages.length ? previous! : { messages: current, source: previous!.source };
     }
     const before = new Map(previous?.messages.map((message) => [message.id, message]));
     const messages = read.items
-      .filter((item) => !item.endDateTime || Date.parse(item.endDateTime) > now)
+      .filter((item) => running(parseTime(item.endDateTime), now))
       .map((item) => sharedMessages.share({
         id: intern(item.id),
         title: intern(item.title ?? ''),
@@ -80,7 +82,7 @@ export const messagesCollector: Collector<MessagesSnapshot, unknown> = {
       }
     }
     for (const message of snapshot.messages) {
-      if (message.end !== null && message.end <= now.getTime()) continue;
+      if (!running(message.end, now.getTime())) continue;
       const major = String(message.isMajorChange);
       const entry = counts.get(key(message.category, message.severity, major)) ?? { category: message.category, severity: message.severity, major_change: major, count: 0 };
       entry.count++;

@@ -122,13 +122,6 @@ export class GraphClient {
     return pages.flatMap((page, i) => (page.items ?? parsePage(page, i + 1, endpoint).items)!);
   }
 
-  /** GETs one JSON document (path relative to the Graph root, or an absolute URL on it), with retries. */
-  async getJson(pathOrUrl: string, options: RequestOptions, headers: Record<string, string> = {}): Promise<unknown> {
-    const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : this.#url(pathOrUrl, options.select);
-    const { bytes, hide } = await this.#get(url, options, headers);
-    return parseJson(bytes, options.endpoint, hide);
-  }
-
   /** GETs one document, with retries: a 2xx answer's bytes (and the token, which no message may show), else the typed error of the last attempt. */
   async #get(url: string, options: RequestOptions, headers: Record<string, string>): Promise<{ bytes: Buffer; hide: string[] }> {
     let rejected: string | undefined;

@@ -181,23 +181,17 @@ function expressApp({ exposition, tenantNames, isReady, version, security, reloa
 async function serve(req: IncomingMessage, res: ServerResponse, exposition: ExpositionStore, tenant: string | undefined): Promise<void> {
   const format = negotiateFormat(req.headers.accept);
   const gzip = acceptsGzip(req.headers['accept-encoding']);
-  const body = await exposition.body({ format, gzip, tenant });
+  const body = await exposition.body({ format, gzip, tenant, head: req.method === 'HEAD' });
   res.writeHead(200, {
     'Content-Type': CONTENT_TYPES[format],
     Vary: 'Accept, Accept-Encoding',
     ...(gzip && { 'Content-Encoding': 'gzip' }),
     'Content-Length': body.length,
   });
-  if ('stream' in body) {
-    if (req.method === 'HEAD') {
-      body.stream.destroy();
-      res.end();
-    } else {
-      // Backpressure from the socket; a scraper that goes away stops the inflation, and a failure cuts the response
-      // short of its Content-Length, so the scraper cannot take it for complete.
-      pipeline(body.stream, res, (error) => error && res.destroy(error));
-    }
-  } else if (req.method === 'HEAD') res.end();
+  if (req.method === 'HEAD') res.end();
+  // Backpressure from the socket; a scraper that goes away stops the inflation, and a failure cuts the response short
+  // of its Content-Length, so the scraper cannot take it for complete.
+  else if ('stream' in body) pipeline(body.stream, res, (error) => error && res.destroy(error));
   else if (body.buffers.length === 1) res.end(body.buffers[0]);
   else writeAll(res, body.buffers);
 }

@@ -162,6 +162,8 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/^ENTRYPOINT \["\/nodejs\/bin\/node", "dist\/cli.js"\]$/m);
     expect(runtime).toMatch(/^HEALTHCHECK .* CMD \["\/nodejs\/bin\/node", "-e", /m);
     expect(runtime).not.toMatch(/^RUN /m);
+    // The allocator setting the bench measures with (bench/exporter.bench.ts reads it from here).
+    expect(runtime).toMatch(/^ENV MALLOC_MMAP_THRESHOLD_=131072$/m);
   });
 
   it('keeps the simulator out of the runtime image: it runs from its own build, with the dev dependencies it needs', () => {

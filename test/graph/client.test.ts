@@ -134,7 +134,7 @@ describe('GraphClient retries and errors', () => {
   it('gives up after maxRetries with a typed GraphError carrying the OData code and request id', async () => {
     const base = await serve((_req, res) => json(res, 503, { error: { code: 'serviceNotAvailable', message: 'down', innerError: { 'request-id': 'r-1' } } }, { 'retry-after': '0' }));
     const { graph, responses } = client(base, { maxRetries: 2 });
-    const error = await graph.getJson('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
+    const error = await graph.getCollection('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GraphError);
     expect((error as GraphError).message).toBe('Graph x answered 503 serviceNotAvailable: down (request-id r-1)');
     expect(responses).toEqual(['503', '503', '503']);
@@ -146,7 +146,7 @@ describe('GraphClient retries and errors', () => {
       calls++;
       json(res, 429, { error: { code: 'TooManyRequests', message: 'later' } }, { 'retry-after': '120' });
     });
-    await expect(client(base).graph.getJson('/v1.0/x', { endpoint: 'x' })).rejects.toMatchObject({ status: 429, reason: 'throttled' });
+    await expect(client(base).graph.getCollection('/v1.0/x', { endpoint: 'x' })).rejects.toMatchObject({ status: 429, reason: 'throttled' });
     expect(calls).toBe(1);
   });
 
@@ -156,19 +156,19 @@ describe('GraphClient retries and errors', () => {
       calls++;
       json(res, 403, { error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges' } });
     });
-    await expect(client(base).graph.getJson('/v1.0/x', { endpoint: 'x' })).rejects.toThrow('Graph x answered 403 Authorization_RequestDenied: Insufficient privileges');
+    await expect(client(base).graph.getCollection('/v1.0/x', { endpoint: 'x' })).rejects.toThrow('Graph x answered 403 Authorization_RequestDenied: Insufficient privileges');
     expect(calls).toBe(1);
   });
 
   it('reports malformed JSON as InvalidResponseError without retrying', async () => {
     const base = await serve((_req, res) => json(res, 200, '{"value": [ {"id": '));
-    await expect(client(base).graph.getJson('/v1.0/x', { endpoint: 'x' })).rejects.toThrow(/x: response is not valid JSON \(19 bytes/);
+    await expect(client(base).graph.getCollection('/v1.0/x', { endpoint: 'x' })).rejects.toThrow(/x: response is not valid JSON \(19 bytes/);
   });
 
   it('times out a slow request', async () => {
     const base = await serve((_req, res) => setTimeout(() => json(res, 200, { value: [] }), 1_000));
     const { graph, responses } = client(base, { timeoutMs: 100, maxRetries: 1 });
-    await expect(graph.getJson('/v1.0/x', { endpoint: 'x' })).rejects.toBeInstanceOf(TimeoutError);
+    await expect(graph.getCollection('/v1.0/x', { endpoint: 'x' })).rejects.toBeInstanceOf(TimeoutError);
     expect(responses).toEqual(['timeout', 'timeout']);
   });
 
@@ -179,7 +179,7 @@ describe('GraphClient retries and errors', () => {
       json(res, 503, { error: { code: 'x', message: 'y' } }, { 'retry-after': '0' });
     });
     const budget = new RequestBudget([{ name: '1m', limit: 2, windowMs: 60_000 }]);
-    await expect(client(base).graph.getJson('/v1.0/x', { endpoint: 'x', budget })).rejects.toBeInstanceOf(BudgetExhaustedError);
+    await expect(client(base).graph.getCollection('/v1.0/x', { endpoint: 'x', budget })).rejects.toBeInstanceOf(BudgetExhaustedError);
     expect(calls).toBe(2);
     expect(budget.remaining()).toEqual([{ window: '1m', remaining: 0 }]);
   });
@@ -206,7 +206,7 @@ describe('requests under a long-lived signal', () => {
     const base = await serve((_req, res) => json(res, 200, { value: [] }));
     const { graph } = client(base);
     const lifetime = new AbortController();
-    for (let i = 0; i < 50; i++) await graph.getJson('/v1.0/x', { endpoint: 'x', signal: lifetime.signal });
+    for (let i = 0; i < 50; i++) await graph.getCollection('/v1.0/x', { endpoint: 'x', signal: lifetime.signal });
     expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(0);
     // What AbortSignal.any leaves on Node 20: a dependant per call, never cleaned (nodejs/node#55351).
     const dependants = Object.getOwnPropertySymbols(lifetime.signal).find((s) => s.toString() === 'Symbol(kDependantSignals)');
@@ -217,7 +217,7 @@ describe('requests under a long-lived signal', () => {
     const base = await serve(() => undefined); // never answers
     const { graph } = client(base, { timeoutMs: 10_000 });
     const lifetime = new AbortController();
-    const pending = graph.getJson('/v1.0/x', { endpoint: 'x', signal: lifetime.signal });
+    const pending = graph.getCollection('/v1.0/x', { endpoint: 'x', signal: lifetime.signal });
     setTimeout(() => lifetime.abort(), 50);
     const started = Date.now();
     await expect(pending).rejects.toThrow();
@@ -280,7 +280,7 @@ describe('GraphClient refusals', () => {
       pump();
     });
     const { graph, responses } = client(base, { maxResponseBytes: 5_000_000 });
-    const error = await graph.getJson('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
+    const error = await graph.getCollection('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TooLargeError);
     expect((error as Error).message).toBe(`x: the answer of ${base} exceeds 5000000 bytes (graph.maxResponseBytes); refused`);
     expect(responses).toEqual(['200']);
@@ -290,7 +290,7 @@ describe('GraphClient refusals', () => {
 
   it('refuses a body whose Content-Length is over the limit before reading it', async () => {
     const base = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100000000' }).end());
-    await expect(client(base, { maxResponseBytes: 5_000_000 }).graph.getJson('/v1.0/x', { endpoint: 'x' })).rejects.toBeInstanceOf(TooLargeError);
+    await expect(client(base, { maxResponseBytes: 5_000_000 }).graph.getCollection('/v1.0/x', { endpoint: 'x' })).rejects.toBeInstanceOf(TooLargeError);
   });
 
   it('refuses a 1 MB gzip bomb (1 GiB inflated) while it inflates, at the default limit, memory bounded', async () => {
@@ -300,7 +300,7 @@ describe('GraphClient refusals', () => {
     const base = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(bomb));
     const rssBefore = process.memoryUsage().rss;
     const started = performance.now();
-    const error = await client(base, { maxResponseBytes: 52_428_800 }).graph.getJson('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
+    const error = await client(base, { maxResponseBytes: 52_428_800 }).graph.getCollection('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
     const seconds = (performance.now() - started) / 1_000;
     const grownMiB = (process.memoryUsage().rss - rssBefore) / 1_048_576;
     expect(error).toBeInstanceOf(TooLargeError);
@@ -319,7 +319,7 @@ describe('GraphClient refusals', () => {
       else json(res, 200, { value: [] });
     });
     // random() = 0: the first backoff is half of 1 s.
-    expect(await client(base).graph.getJson('/v1.0/x', { endpoint: 'x' })).toEqual({ value: [] });
+    expect(await client(base).graph.getCollection('/v1.0/x', { endpoint: 'x' })).toEqual([]);
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(480);
   });
 
@@ -348,7 +348,7 @@ describe('GraphClient refusals', () => {
       calls++;
       json(res, 401, { error: { code: 'InvalidAuthenticationToken', message: 'Access token validation failure.' } });
     });
-    const error = await client(base).graph.getJson('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
+    const error = await client(base).graph.getCollection('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GraphError);
     expect((error as Error).message).toBe('Graph x answered 401 InvalidAuthenticationToken: Access token validation failure.');
     expect(calls).toBe(2);
@@ -362,7 +362,7 @@ describe('GraphClient refusals', () => {
     });
     const budget = new RequestBudget([{ name: '1m', limit: 5, windowMs: 60_000 }]);
     const getToken = () => Promise.reject(new TokenError('AADSTS7000222', 'token request for tenant t failed: AADSTS7000222: expired'));
-    await expect(client(base, { getToken }).graph.getJson('/v1.0/x', { endpoint: 'x', budget })).rejects.toBeInstanceOf(TokenError);
+    await expect(client(base, { getToken }).graph.getCollection('/v1.0/x', { endpoint: 'x', budget })).rejects.toBeInstanceOf(TokenError);
     expect(budget.remaining()).toEqual([{ window: '1m', remaining: 5 }]);
     expect(calls).toBe(0);
   });
@@ -374,14 +374,14 @@ describe('GraphClient refusals', () => {
       res.writeHead(400, `Bad ${echo}`, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'BadRequest', message: `Cannot parse; headers: ${echo}\n${echo}\nHost: x`, innerError: { 'request-id': 'r-9', echo } } }));
     });
-    const error = await client(base, { getToken: async () => token }).graph.getJson('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
+    const error = await client(base, { getToken: async () => token }).graph.getCollection('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
     expect((error as Error).message).toBe('Graph x answered 400 BadRequest: Cannot parse; headers: Authorization: Bearer <secret> (request-id r-9)');
   });
 
   it('hides an echoed token in a reason phrase too, when the body is not OData', async () => {
     const token = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.secret-token-body.signature';
     const base = await serve((req, res) => res.writeHead(502, `Upstream refused ${req.headers.authorization}`).end(`<html>${req.headers.authorization}</html>`));
-    const error = await client(base, { getToken: async () => token, maxRetries: 0 }).graph.getJson('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
+    const error = await client(base, { getToken: async () => token, maxRetries: 0 }).graph.getCollection('/v1.0/x', { endpoint: 'x' }).catch((e: unknown) => e);
     expect((error as Error).message).toBe('Graph x answered 502 unknown: Upstream refused Bearer <secret>');
   });
 });
