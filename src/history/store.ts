@@ -109,13 +109,13 @@ export interface StoreOptions {
 type SqlJs = Awaited<ReturnType<typeof initSqlJs>>;
 let sqlJs: Promise<SqlJs> | undefined;
 
-/** How often a write compacts the database first. */
+/** How often a write prunes and compacts the database first. */
 const VACUUM_EVERY_MS = 3_600_000;
 
 export class HistoryStore {
   #db: Database;
   #dirty = false;
-  /** When the database was last compacted (VACUUM); 0: at the first write. */
+  /** When the database was last pruned and compacted (VACUUM); 0: at the first write. */
   #lastVacuum = 0;
   #writing: Promise<void> = Promise.resolve();
   readonly #options: StoreOptions;
@@ -309,14 +309,15 @@ export class HistoryStore {
   async #write(): Promise<void> {
     const path = this.#options.path;
     if (!this.#dirty || path === undefined) return;
-    this.prune();
-    this.#dirty = false;
-    // Replaced counter rows leave free pages behind; compacting rewrites the whole database (a long pause at fleet
-    // size), so it runs at most hourly, not at every write.
+    // Pruning scans every issue and transition (65–80 ms at 500 tenants, on the event loop) and the retention is
+    // counted in days; replaced counter rows leave free pages behind, and compacting rewrites the whole database. Both
+    // run at most hourly, not at every write.
     if (this.#now() - this.#lastVacuum >= VACUUM_EVERY_MS) {
+      this.prune();
       this.#db.exec('VACUUM');
       this.#lastVacuum = this.#now();
     }
+    this.#dirty = false;
     const bytes = this.#db.export();
     const temporary = `${path}.tmp-${process.pid}`;
     try {

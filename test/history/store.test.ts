@@ -112,6 +112,23 @@ describe('history store', () => {
       { serviceId: 'B', at: T0, status: 'serviceOperational' },
     ].sort((a, b) => a.at - b.at));
   });
+
+  it('prunes at the first write and then at most hourly, not at every write (a scan of every issue at fleet size)', async () => {
+    let now = T0 + 40 * DAY;
+    const store = await HistoryStore.open({ path: join(dir, 'h.db'), retentionMs: 30 * DAY, logger, now: () => now });
+    const ended = (id: string) => issue(id, { isResolved: true, end: T0 + DAY, status: 'serviceRestored' });
+    store.recordIssues('t', [ended('FIRST')], now);
+    await store.flush();
+    expect(store.issues('t').map((i) => i.id)).toEqual([]);
+    store.recordIssues('t', [ended('SECOND')], now);
+    now += 59 * 60_000;
+    await store.flush();
+    expect(store.issues('t').map((i) => i.id)).toEqual(['SECOND']);
+    store.recordIssues('t', [issue('OPEN')], now);
+    now += 60_000;
+    await store.flush();
+    expect(store.issues('t').map((i) => i.id)).toEqual(['OPEN']);
+  });
 });
 
 describe('history store size', () => {
