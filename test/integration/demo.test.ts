@@ -19,7 +19,8 @@ const MFA_SUCCESS = { family: 'm365_service_activity_bucket_events', labels: { m
 const report = (scenario: string, run: ScenarioRun) =>
   console.info(`demo ${scenario}: what the test checks shown after ${(run.shownAfterMs / 1000).toFixed(1)} s, every signal of its page after ${run.allSeenAfterS} s`);
 
-describe('npm run demo', () => {
+// The promise is checked from the demo's start (60 s, runDemoScenario); the test also starts and stops it.
+describe('npm run demo', { timeout: 90_000 }, () => {
   it('incident-lifecycle (the default): every metric family, an open incident, on a pinned simulator port', async () => {
     const simulatorPort = await freePort();
     const run = await runDemoScenario('incident-lifecycle', 2_000, (samples, text) => {

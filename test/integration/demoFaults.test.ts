@@ -12,7 +12,8 @@ const sum = (samples: ParsedSample[], name: string, labels: Record<string, strin
 const contosoData = (samples: ParsedSample[]) => select(samples, 'm365_service_info', { tenant: 'contoso' }).length;
 const healthSuccess = (samples: ParsedSample[], tenant: string) => value(samples, 'm365_exporter_collector_success', { tenant, collector: 'health' });
 
-describe('npm run demo, fault scenarios', () => {
+// The promise is checked from the demo's start (60 s, runDemoScenario); the test also starts and stops it.
+describe('npm run demo, fault scenarios', { timeout: 90_000 }, () => {
   it('throttling-storm: 429s counted, refreshes failing as throttled', async () => {
     const run = await runDemoScenario('throttling-storm', 4_000, (samples) =>
       sum(samples, 'm365_exporter_graph_throttled_total', { tenant: 'contoso' }) > 0
