@@ -13,7 +13,7 @@
  * BENCH_SOAK_MINUTES=N adds a soak at the largest size (or BENCH_SOAK_TENANTS): a scrape every 15 s for N minutes, RSS
  * sampled each minute.
  * The simulator runs as its own process, so its work does not load the measuring process. The exporter runs with the
- * runtime image's allocator settings (the Dockerfile's MALLOC_* variables).
+ * runtime image's allocator (the Dockerfile preloads jemalloc; the bench needs it installed: apt-get install libjemalloc2).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { imageAllocatorEnv } from '../test/helpers/allocator.js';
 import { startExporter, type ExporterProcess } from '../test/helpers/exporterProcess.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { createStaticServer } from './staticServer.mjs';
@@ -34,9 +35,8 @@ const PROBES_PER_ROUND = 10;
 const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 0);
 const SOAK_TENANTS = Number(process.env.BENCH_SOAK_TENANTS ?? Math.max(...SIZES));
 const STATIC_SERVER = fileURLToPath(new URL('./staticServer.mjs', import.meta.url));
-/** The runtime image's allocator settings (Dockerfile): the bench runs the exporter as the image does. */
-const IMAGE_ENV = Object.fromEntries([...readFileSync(fileURLToPath(new URL('../Dockerfile', import.meta.url)), 'utf8').matchAll(/^ENV (MALLOC_\w+)=(\S+)$/gm)]
-  .map((match) => [match[1]!, match[2]!]));
+/** The runtime image's allocator (Dockerfile): the bench runs the exporter as the image does. */
+const IMAGE_ENV = imageAllocatorEnv();
 const SIMULATOR_CLI = fileURLToPath(new URL('../dist-simulator/cli.js', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const OPENMETRICS_ACCEPT = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';

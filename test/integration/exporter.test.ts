@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, METRICS, OTLP_EXPORTS } from '../../src/model/metrics.js';
 import type { Simulator } from '../../simulator/index.js';
+import { imageAllocatorEnv } from '../helpers/allocator.js';
 import { startPrometheus } from '../helpers/binaries.js';
 import { familyNames, parseExposition, select, value, type ParsedSample } from '../helpers/exposition.js';
 import { tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
@@ -54,6 +56,8 @@ beforeAll(async () => {
         tenantConfig('certified', sim, CERTIFIED, { clientCertificateFile: writeTemp('app.pem', `${certificate.cert}\n${certificate.private}`) }),
       ],
     }),
+    // As the runtime image runs it: with jemalloc preloaded (Dockerfile).
+    env: imageAllocatorEnv(),
   });
   ({ sim, exporter } = stack);
 });
@@ -68,6 +72,12 @@ describe('exporter against the simulated tenant', () => {
     const all = parseExposition(text);
     expect(value(all, 'm365_exporter_build_info', { version: '0.1.0' })).toBe(1);
     expect(select(all, 'm365_service_operational', { tenant: 'contoso' }).length).toBe(sim.tenant(CONTOSO.tenantId).services.length);
+  });
+
+  it('runs on the runtime image\'s allocator, jemalloc, mapped into the process', () => {
+    const preload = imageAllocatorEnv().LD_PRELOAD!;
+    expect(preload).toMatch(/libjemalloc\.so\.2$/);
+    expect(readFileSync(`/proc/${exporter.process.pid}/maps`, 'utf8')).toContain(preload);
   });
 
   it('passes promtool check metrics', async () => {
