@@ -12,7 +12,7 @@ const LIBRARY_DIRS = [`/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64
  */
 export function imageAllocatorEnv(): Record<string, string> {
   const dockerfile = readFileSync(DOCKERFILE, 'utf8');
-  const env = Object.fromEntries([...dockerfile.matchAll(/^ENV ((?:LD_PRELOAD|MALLOC_\w+))=(\S+)$/gm)].map((match) => [match[1]!, match[2]!]));
+  const env = Object.fromEntries([...dockerfile.matchAll(/^ENV (LD_PRELOAD|MALLOC_\w+)=(\S+)$/gm)].map((match) => [match[1]!, match[2]!]));
   if (env.LD_PRELOAD) {
     const library = basename(env.LD_PRELOAD);
     const found = LIBRARY_DIRS.map((dir) => join(dir, library)).find((path) => existsSync(path));

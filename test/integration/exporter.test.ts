@@ -26,6 +26,8 @@ const SYNTHETIC_SERVICES = 120;
 let stack: Stack;
 let sim: Simulator;
 let exporter: ExporterProcess;
+/** The exporter runs as the runtime image runs it: with jemalloc preloaded (Dockerfile). */
+const IMAGE_ALLOCATOR = imageAllocatorEnv();
 
 const samples = () => exporter.samples();
 const contoso = (labels: Record<string, string> = {}) => ({ tenant: 'contoso', ...labels });
@@ -56,8 +58,7 @@ beforeAll(async () => {
         tenantConfig('certified', sim, CERTIFIED, { clientCertificateFile: writeTemp('app.pem', `${certificate.cert}\n${certificate.private}`) }),
       ],
     }),
-    // As the runtime image runs it: with jemalloc preloaded (Dockerfile).
-    env: imageAllocatorEnv(),
+    env: IMAGE_ALLOCATOR,
   });
   ({ sim, exporter } = stack);
 });
@@ -75,7 +76,7 @@ describe('exporter against the simulated tenant', () => {
   });
 
   it('runs on the runtime image\'s allocator, jemalloc, mapped into the process', () => {
-    const preload = imageAllocatorEnv().LD_PRELOAD!;
+    const preload = IMAGE_ALLOCATOR.LD_PRELOAD!;
     expect(preload).toMatch(/libjemalloc\.so\.2$/);
     expect(readFileSync(`/proc/${exporter.process.pid}/maps`, 'utf8')).toContain(preload);
   });
