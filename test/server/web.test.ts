@@ -56,12 +56,12 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((close) => close()));
 });
 
-async function start(webConfig: Record<string, unknown> | undefined, { maxConnections = 512, reload = async (): Promise<ReloadOutcome> => ({ ok: true }) } = {}) {
+async function start(webConfig: Record<string, unknown> | undefined, { maxConnections = 512, reload = async (): Promise<ReloadOutcome> => ({ ok: true }), isReady = () => true } = {}) {
   const path = webConfig === undefined ? undefined : write(`web-${running.length}-${Date.now()}.yml`, stringify(webConfig));
   const lines: string[] = [];
   const logging = new Logging({ level: 'debug', format: 'json', sink: { write: (line: string) => lines.push(line) } });
   const security = new WebSecurity({ path, logger: logging.logger, onSecrets: (values) => logging.addSecrets(values) });
-  const app = createApp({ exposition: new ExpositionStore(new Registry()), tenantNames: () => ['contoso'], isReady: () => true, version: '0.0.0', security, reload, tenants: () => [] });
+  const app = createApp({ exposition: new ExpositionStore(new Registry()), tenantNames: () => ['contoso'], isReady, version: '0.0.0', security, reload, tenants: () => [] });
   const { server: http, url } = await listen({ handler: app, security, listen: '127.0.0.1:0', maxConnections, logger: logging.logger });
   running.push(() => closeServer(http));
   return { url, path: path!, lines, http };
@@ -223,6 +223,21 @@ describe('headers and methods', () => {
     }
     expect((await call(`${url}/-/healthy`, { method: 'HEAD' })).status).toBe(200);
     expect((await call(`${url}/nope`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('answers health checks as text, HEAD without a body, /-/ready 503 until the first refreshes are in', async () => {
+    let ready = false;
+    const { url } = await start({ http_server_config: { headers: { 'Strict-Transport-Security': 'max-age=31536000' } } }, { isReady: () => ready });
+    const text = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'strict-transport-security': 'max-age=31536000' };
+    expect(await call(`${url}/-/healthy`)).toMatchObject({ status: 200, body: 'Healthy\n', headers: { ...text, 'content-length': '8' } });
+    expect(await call(`${url}/-/healthy?from=kubelet`)).toMatchObject({ status: 200, body: 'Healthy\n' });
+    const notReady = 'Not ready: waiting for the first refresh of every tenant\n';
+    expect(await call(`${url}/-/ready`)).toMatchObject({ status: 503, body: notReady, headers: text });
+    expect(await call(`${url}/-/ready`, { method: 'HEAD' })).toMatchObject({ status: 503, body: '', headers: { 'content-length': String(notReady.length) } });
+    ready = true;
+    expect(await call(`${url}/-/ready`)).toMatchObject({ status: 200, body: 'Ready\n', headers: text });
+    expect(await call(`${url}/-/ready`, { method: 'HEAD' })).toMatchObject({ status: 200, body: '', headers: { 'content-length': '6' } });
+    expect((await call(`${url}/-/healthz`)).status).toBe(404);
   });
 
   it('reloads on POST /-/reload and answers 500 with the reason when the new configuration is refused', async () => {
