@@ -56,7 +56,7 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((close) => close()));
 });
 
-async function start(webConfig: Record<string, unknown> | undefined, { maxConnections = 512, reload = async (): Promise<ReloadOutcome> => ({ ok: true }), isReady = () => true } = {}) {
+async function start(webConfig: Record<string, unknown> | undefined, { maxConnections = 512, reload = async (): Promise<ReloadOutcome> => ({ ok: true }), isReady = (): boolean => true } = {}) {
   const path = webConfig === undefined ? undefined : write(`web-${running.length}-${Date.now()}.yml`, stringify(webConfig));
   const lines: string[] = [];
   const logging = new Logging({ level: 'debug', format: 'json', sink: { write: (line: string) => lines.push(line) } });
