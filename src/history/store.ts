@@ -1,17 +1,17 @@
-import { rename } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { dirname } from 'node:path';
 import initSqlJs, { type Database, type SqlValue } from 'sql.js';
 import { intern } from '../collectors/intern.js';
 import type { Labels } from '../collectors/types.js';
 import type { Logger } from '../logger.js';
-import { Writer, type Statement } from './writer.js';
 
 /**
  * The embedded store: SQLite compiled to WebAssembly (sql.js), so no native addon has to be built per Node.js version
  * (.ci/run refuses those). The database lives in memory and is written whole to the file, through a temporary file
  * and a rename, so a crash mid-write leaves the previous file intact (rename(2) replaces atomically on one file
- * system); a worker thread with a copy of it does the writing (./writer.ts). It holds what Graph cannot give back: issues seen and their status transitions, service status
+ * system). It holds what Graph cannot give back: issues seen and their status transitions, service status
  * transitions, the live counters and the collectors' read positions.
  */
 
@@ -115,9 +115,6 @@ const VACUUM_EVERY_MS = 3_600_000;
 export class HistoryStore {
   #db: Database;
   #dirty = false;
-  /** The file's writer (none in memory only), and the statements of the transaction under way, for it. */
-  #writer?: Writer;
-  #statements: Statement[] = [];
   /** When the database was last pruned and compacted (VACUUM); 0: at the first write. */
   #lastVacuum = 0;
   #writing: Promise<void> = Promise.resolve();
@@ -164,9 +161,7 @@ export class HistoryStore {
     }
     db ??= new SQL.Database();
     migrate(db);
-    const store = new HistoryStore(db, options);
-    if (options.path !== undefined) store.#writer = new Writer(db.export());
-    return store;
+    return new HistoryStore(db, options);
   }
 
   get path(): string | undefined {
@@ -183,7 +178,7 @@ export class HistoryStore {
     for (const { id, status } of services) {
       if (last.get(id) === status) continue;
       last.set(id, status);
-      this.#run('INSERT INTO service_transitions VALUES (?, ?, ?, ?)', [tenant, id, at, status]);
+      this.#db.run('INSERT INTO service_transitions VALUES (?, ?, ?, ?)', [tenant, id, at, status]);
       this.#dirty = true;
     }
   }
@@ -200,7 +195,7 @@ export class HistoryStore {
       const previous = last.get(issue.id);
       if (previous?.transition === state.transition && previous.digest === state.digest) continue;
       last.set(issue.id, state);
-      this.#run(`INSERT INTO issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      this.#db.run(`INSERT INTO issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (tenant, id) DO UPDATE SET service_id = excluded.service_id, service_name = excluded.service_name,
           classification = excluded.classification, status = excluded.status, origin = excluded.origin,
           feature_group = excluded.feature_group, feature = excluded.feature, title = excluded.title,
@@ -209,7 +204,7 @@ export class HistoryStore {
         issue.feature, issue.title, issue.isResolved ? 1 : 0, issue.start, issue.end, issue.lastModified, at,
       ]);
       if (previous?.transition !== state.transition) {
-        this.#run('INSERT INTO issue_transitions VALUES (?, ?, ?, ?, ?, ?)', [tenant, issue.id, at, issue.status, issue.classification, issue.isResolved ? 1 : 0]);
+        this.#db.run('INSERT INTO issue_transitions VALUES (?, ?, ?, ?, ?, ?)', [tenant, issue.id, at, issue.status, issue.classification, issue.isResolved ? 1 : 0]);
       }
       this.#dirty = true;
     }
@@ -218,10 +213,10 @@ export class HistoryStore {
   /** Replaces the tenant's saved counters and read positions. */
   saveState(tenant: string, state: StoredTenantState): void {
     this.#inOneTransaction(() => {
-      this.#run('INSERT OR REPLACE INTO counters VALUES (?, ?)', [tenant, JSON.stringify(state.counters)]);
-      this.#run('DELETE FROM positions WHERE tenant = ?', [tenant]);
+      this.#db.run('INSERT OR REPLACE INTO counters VALUES (?, ?)', [tenant, JSON.stringify(state.counters)]);
+      this.#db.run('DELETE FROM positions WHERE tenant = ?', [tenant]);
       for (const [collector, position] of Object.entries(state.positions)) {
-        this.#run('INSERT INTO positions VALUES (?, ?, ?)', [tenant, collector, JSON.stringify(position)]);
+        this.#db.run('INSERT INTO positions VALUES (?, ?, ?)', [tenant, collector, JSON.stringify(position)]);
       }
     });
     this.#dirty = true;
@@ -229,27 +224,17 @@ export class HistoryStore {
 
   /**
    * The rows one call writes, as one transaction: SQLite otherwise commits (journal and pages) after each row, and a
-   * tenant's first refresh writes a hundred issues. Committed, its statements go to the writer's copy as one.
+   * tenant's first refresh writes a hundred issues.
    */
   #inOneTransaction(work: () => void): void {
-    this.#statements = [];
     this.#db.exec('BEGIN');
     try {
       work();
       this.#db.exec('COMMIT');
     } catch (error) {
       this.#db.exec('ROLLBACK');
-      this.#statements = [];
       throw error;
     }
-    this.#writer?.apply(this.#statements);
-    this.#statements = [];
-  }
-
-  /** A statement that changes the database: run here, and kept for the writer's copy (see #inOneTransaction). */
-  #run(sql: string, params: SqlValue[]): void {
-    this.#db.run(sql, params);
-    if (this.#writer) this.#statements.push([sql, params]);
   }
 
   loadState(tenant: string): StoredTenantState {
@@ -299,19 +284,17 @@ export class HistoryStore {
     for (const [tenant, id] of this.#rows('SELECT tenant, id FROM issues WHERE "end" IS NOT NULL AND "end" < ?', [cutoff])) {
       this.#lastIssue.get(String(tenant))?.delete(String(id));
     }
-    this.#inOneTransaction(() => {
-      this.#run('DELETE FROM issues WHERE "end" IS NOT NULL AND "end" < ?', [cutoff]);
-      this.#run('DELETE FROM issue_transitions WHERE NOT EXISTS (SELECT 1 FROM issues i WHERE i.tenant = issue_transitions.tenant AND i.id = issue_transitions.issue_id)', []);
-      this.#run(`DELETE FROM service_transitions WHERE at < ?1 AND at < (
-        SELECT MAX(at) FROM service_transitions l WHERE l.tenant = service_transitions.tenant AND l.service_id = service_transitions.service_id)`, [cutoff]);
-    });
+    this.#db.run('DELETE FROM issues WHERE "end" IS NOT NULL AND "end" < ?', [cutoff]);
+    this.#db.run('DELETE FROM issue_transitions WHERE NOT EXISTS (SELECT 1 FROM issues i WHERE i.tenant = issue_transitions.tenant AND i.id = issue_transitions.issue_id)');
+    this.#db.run(`DELETE FROM service_transitions WHERE at < ?1 AND at < (
+      SELECT MAX(at) FROM service_transitions l WHERE l.tenant = service_transitions.tenant AND l.service_id = service_transitions.service_id)`, [cutoff]);
     this.#dirty = true;
   }
 
   /**
    * Writes the database to the file if anything changed: pruned, exported, written to a temporary file beside it and
-   * renamed over it, by the writer thread. One write at a time. A failure is reported, never thrown: the exporter runs
-   * on from memory and the next flush tries again.
+   * renamed over it. One write at a time. A failure is reported, never thrown: the exporter runs on from memory and
+   * the next flush tries again.
    */
   flush(): Promise<void> {
     this.#writing = this.#writing.then(() => this.#write());
@@ -327,38 +310,31 @@ export class HistoryStore {
     const path = this.#options.path;
     if (!this.#dirty || path === undefined) return;
     // Pruning scans every issue and transition (65–80 ms at 500 tenants, on the event loop) and the retention is
-    // counted in days; replaced counter rows leave free pages behind, and compacting (in the writer) rewrites the
-    // whole database. Both run at most hourly, not at every write.
-    const vacuum = this.#now() - this.#lastVacuum >= VACUUM_EVERY_MS;
-    if (vacuum) {
+    // counted in days; replaced counter rows leave free pages behind, and compacting rewrites the whole database. Both
+    // run at most hourly, not at every write.
+    if (this.#now() - this.#lastVacuum >= VACUUM_EVERY_MS) {
       this.prune();
+      this.#db.exec('VACUUM');
       this.#lastVacuum = this.#now();
     }
     this.#dirty = false;
+    const bytes = this.#db.export();
+    const temporary = `${path}.tmp-${process.pid}`;
     try {
-      const bytes = await this.#liveWriter().write(path, vacuum);
-      this.#options.onHealth?.(true, { bytes });
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(temporary, bytes);
+      await rename(temporary, path);
+      this.#options.onHealth?.(true, { bytes: bytes.length });
     } catch (error) {
       this.#dirty = true;
+      await rm(temporary, { force: true }).catch(() => undefined);
       this.#options.logger.error({ path, err: (error as Error).message }, 'history store not written; keeping it in memory and trying again at the next flush');
       this.#options.onHealth?.(false, { writeFailed: true });
     }
   }
 
-  /** The writer, or a new one from this copy when the last one stopped (said in the log; its copy may lack changes). */
-  #liveWriter(): Writer {
-    if (this.#writer?.failure !== undefined) {
-      this.#options.logger.error({ path: this.#options.path, err: this.#writer.failure }, 'history writer stopped; starting another from the store in memory');
-      void this.#writer.close();
-      this.#writer = undefined;
-    }
-    this.#writer ??= new Writer(this.#db.export());
-    return this.#writer;
-  }
-
   close(): void {
     this.#db.close();
-    void this.#writer?.close();
   }
 
   #rows(sql: string, params: SqlValue[]): SqlValue[][] {

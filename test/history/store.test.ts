@@ -55,24 +55,6 @@ describe('history store', () => {
     again.close();
   });
 
-  it('writes the file from a thread of its own: the write completes while the event loop is held', async () => {
-    const path = join(dir, 'threaded.db');
-    const store = await HistoryStore.open({ path, retentionMs: 90 * DAY, logger, now: () => T0 });
-    store.recordIssues('t', Array.from({ length: 200 }, (_, i) => issue(`EX${i}`)), T0);
-    const flushing = store.flush();
-    await new Promise((resolve) => setImmediate(resolve)); // the write request is on its way
-    // Held: no callback of this thread runs until the loop ends, so only another thread can write and rename the file
-    // (a write from this thread takes an event-loop turn for each of mkdir, open, write, close and rename).
-    const until = Date.now() + 10_000;
-    while (!existsSync(path) && Date.now() < until);
-    expect(existsSync(path)).toBe(true);
-    await flushing;
-    const reopened = await HistoryStore.open({ path, retentionMs: 90 * DAY, logger, now: () => T0 });
-    expect(reopened.issues('t')).toHaveLength(200);
-    reopened.close();
-    store.close();
-  });
-
   it('records the schema version and migrates an empty file to it', async () => {
     const store = await HistoryStore.open({ retentionMs: 90 * DAY, logger });
     expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(1);
