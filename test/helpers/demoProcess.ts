@@ -87,7 +87,12 @@ export async function runDemoScenario(
       const text = await (await fetch(`${demo.exporterUrl}/metrics`)).text();
       return promise(parseExposition(text), text) && { text, at: Date.now() };
     }, 60_000 - (Date.now() - demo.startedAt), 250);
-    const allSeen = await waitFor(`the demo to print that it saw every signal of ${scenario}`, () => new RegExp(`^demo: all \\d+ signals of ${scenario} seen within (\\d+) s$`, 'm').exec(demo.output()) ?? undefined, 60_000 - (Date.now() - demo.startedAt), 250);
+    const allSeen = await waitFor(`the demo to print that it saw every signal of ${scenario}`, () => new RegExp(`^demo: all \\d+ signals of ${scenario} seen within (\\d+) s$`, 'm').exec(demo.output()) ?? undefined, 60_000 - (Date.now() - demo.startedAt), 250)
+      .catch((error: Error) => {
+        // Which signals it saw, and when, and what the scenario did meanwhile: what a failure here needs to be read.
+        const progress = demo.output().split('\n').filter((line) => /^demo: |step/i.test(line)).join('\n');
+        throw new Error(`${error.message}\n${progress}`);
+      });
     expect(demo.output()).toMatch(/^otlp: export \d+ received \(\d+ KiB\): \d+ data points in \d+ metric families; services not operational: (contoso \d+, )?fabrikam \d+;/m);
     const page = await fetch(demo.pageUrl);
     expect(page.status).toBe(200);
