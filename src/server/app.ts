@@ -65,8 +65,9 @@ export function createApp(options: AppOptions): RequestListener {
   const app = expressApp(options);
   const { exposition, security, isReady } = options;
   return (req, res) => {
-    const target = scrapeTarget(req, exposition);
-    const health = target ? undefined : healthAnswer(req, isReady);
+    const request = readRequest(req);
+    const target = request && scrapeTarget(request, exposition);
+    const health = request && !target ? healthAnswer(request.path, isReady) : undefined;
     if (!target && !health) {
       app(req, res);
       return;
@@ -92,17 +93,16 @@ function readRequest(req: IncomingMessage): { path: string; query?: string } | u
 }
 
 /** What a well-formed scrape asks for: every tenant, or one configured tenant; undefined for anything else. */
-function scrapeTarget(req: IncomingMessage, exposition: ExpositionStore): { tenant?: string } | undefined {
-  const request = readRequest(req);
-  if (request?.path === '/metrics') return {};
-  if (request?.path !== '/probe' || request.query === undefined) return undefined;
+function scrapeTarget(request: { path: string; query?: string }, exposition: ExpositionStore): { tenant?: string } | undefined {
+  if (request.path === '/metrics') return {};
+  if (request.path !== '/probe' || request.query === undefined) return undefined;
   const names = new URLSearchParams(request.query).getAll('tenant');
   return names.length === 1 && exposition.has(names[0]!) ? { tenant: names[0]! } : undefined;
 }
 
-/** The answer to a GET or HEAD of /-/healthy or /-/ready; undefined for any other request. */
-function healthAnswer(req: IncomingMessage, isReady: () => boolean): { status: number; text: string } | undefined {
-  switch (readRequest(req)?.path) {
+/** The answer to a GET or HEAD of /-/healthy or /-/ready; undefined for any other path. */
+function healthAnswer(path: string, isReady: () => boolean): { status: number; text: string } | undefined {
+  switch (path) {
     case '/-/healthy':
       return { status: 200, text: 'Healthy\n' };
     case '/-/ready':
