@@ -207,6 +207,8 @@ export class ExpositionStore {
   #draining?: Promise<void>;
   /** What #tenantSection listed, per format, until a unit changes. */
   readonly #sections = new Map<ExpositionFormat, Section>();
+  /** Per family, the units of every block in block order, until one of them changes. */
+  readonly #familyRuns = new Map<string, Section>();
 
   constructor(private readonly globalRegistry: Registry) {}
 
@@ -268,23 +270,31 @@ export class ExpositionStore {
 
   /**
    * Every family's header and the units of every block, as the scrape lists them; kept until a unit changes, so a
-   * scrape between two drain rounds does not walk a fleet's blocks again.
+   * scrape between two drain rounds does not walk a fleet's blocks again. A fleet that refreshes all the time changes
+   * some unit between any two scrapes, so each family's run of units is kept on its own too: a scrape then combines
+   * the checksums of a few dozen runs, not of every unit (424 at 500 tenants, 0.5 ms of a scrape under refresh load).
    */
   #tenantSection(format: ExpositionFormat): Section {
     const kept = this.#sections.get(format);
     if (kept) return kept;
-    const units: Unit[] = [];
+    const pieces: Section[] = [];
     for (const family of TENANT_FAMILIES) {
-      units.push(this.#headers.get(family.name)!.deflate[format]);
-      for (const block of this.#blocks) {
-        const unit = block.units.get(family.name);
-        if (unit) units.push(unit);
-      }
+      const header = this.#headers.get(family.name)!.deflate[format];
+      pieces.push({ parts: [header.deflate], ...header }, this.#familyRun(family.name));
     }
-    if (format === 'openmetrics') units.push(EOF_UNIT);
-    const section = { parts: units.map((unit) => unit.deflate), ...concatChecksums(units) };
+    if (format === 'openmetrics') pieces.push({ parts: [EOF_UNIT.deflate], ...EOF_UNIT });
+    const section = { parts: pieces.flatMap((piece) => piece.parts), ...concatChecksums(pieces) };
     this.#sections.set(format, section);
     return section;
+  }
+
+  #familyRun(family: string): Section {
+    const kept = this.#familyRuns.get(family);
+    if (kept) return kept;
+    const units = this.#blocks.flatMap((block) => block.units.get(family) ?? []);
+    const run = { parts: units.map((unit) => unit.deflate), ...concatChecksums(units) };
+    this.#familyRuns.set(family, run);
+    return run;
   }
 
   /** One tenant: the gzip members of its chunks, one after the other. */
@@ -426,9 +436,10 @@ export class ExpositionStore {
   #swap(block: Block, family: string, generation: number, pieces: Array<{ entry: TenantEntry; chunk: Chunk; after: Chunk | undefined }>, unit: Unit | undefined, deflates: Buffer[]): void {
     if (block.generations.get(family) !== generation) return;
     for (const entry of block.slots) if (entry && !entry.chunks.has(family)) entry.continuations.delete(family);
+    this.#familyRuns.delete(family);
+    this.#sections.clear();
     if (!unit) {
       block.units.delete(family);
-      this.#sections.clear();
       return;
     }
     // Each continuation is kept as a view of the unit: zlib hands its output out as slices of 16 KiB buffers, which a
@@ -441,7 +452,6 @@ export class ExpositionStore {
       delete chunk.text;
     });
     block.units.set(family, unit);
-    this.#sections.clear();
   }
 
   /** Takes a tenant's lines out of its block's compressed units at once. */
