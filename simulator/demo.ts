@@ -92,6 +92,18 @@ function exporterSettings(definition: DemoScenario, stepMs: number, otlpEndpoint
   }, definition.config);
 }
 
+/** Resolves when the exporter answers /-/ready with 200, or after READY_WAIT_MS at most. */
+async function readiness(url: string, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + READY_WAIT_MS;
+  while (Date.now() < deadline && !signal.aborted) {
+    if (await fetch(url, { signal, redirect: 'error' }).then(async (response) => (await response.arrayBuffer(), response.ok), () => false)) return;
+    await sleep(250, undefined, { signal }).catch(() => undefined);
+  }
+}
+
+/** The exporter is ready once every collector of both tenants has tried once: a second or two, longer under load. */
+const READY_WAIT_MS = 30_000;
+
 async function main(): Promise<void> {
   const startedAt = Date.now();
   const { scenario, listen, pageListen, simulatorPort, stepMs } = options();
@@ -142,12 +154,17 @@ async function main(): Promise<void> {
     }));
 
     const abort = new AbortController();
+    // The scenarios start now, so the exporter's first refresh already sees their first step, which lasts until the
+    // exporter is ready: on a loaded machine its start can take longer than a step, and it would miss the beginning.
+    let exporterStarted!: () => void;
+    const exporterReady = new Promise<void>((resolve) => (exporterStarted = resolve));
     const plays = definition.plays.map(({ tenant, scenario: played, stepFactor = 1 }) => {
       const { tenantId } = DEMO_TENANTS.find((t) => t.name === tenant)!;
       return runScenario(sim, tenantId, played, {
         stepMs: stepMs * stepFactor,
         loop: true,
         signal: abort.signal,
+        firstStepUntil: exporterReady,
         onStep: (step) => {
           steps.set(tenant, step.name);
           say(`demo: ${tenant}: ${step.name}`);
@@ -190,6 +207,7 @@ async function main(): Promise<void> {
       await exited;
     });
     exporter.once('exit', (code) => void stop(code ?? 1));
+    void readiness(`${exporterUrl}/-/ready`, abort.signal).then(exporterStarted);
 
     process.stdout.write(`\n${renderText(view())}\n`);
     await watch(`${exporterUrl}/metrics`, signals, { startedAt, everyMs: Math.min(5_000, Math.max(500, stepMs / 4)), signal: abort.signal, say, scenario });

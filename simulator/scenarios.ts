@@ -176,6 +176,11 @@ export interface RunScenarioOptions {
   signal?: AbortSignal;
   /** Called as each step runs (the demo prints it). */
   onStep?: (step: ScenarioStep) => void;
+  /**
+   * The first step lasts until this settles and a whole step after: a watcher that starts slowly (an exporter on a
+   * loaded machine) still sees the scenario from its start, rather than joining it mid-way or missing a step.
+   */
+  firstStepUntil?: Promise<unknown>;
 }
 
 /** Plays a scenario on one tenant; resolves when it ends or `signal` aborts (never rejects on abort). */
@@ -185,6 +190,7 @@ export async function runScenario(sim: Simulator, tenantId: string, name: string
   const tenant = sim.tenant(tenantId);
   const { signal } = options;
   scenario.setup?.(tenant);
+  let waitFor = options.firstStepUntil;
   do {
     const state: ScenarioState = {};
     for (const step of scenario.steps) {
@@ -192,10 +198,25 @@ export async function runScenario(sim: Simulator, tenantId: string, name: string
       step.run(tenant, state);
       options.onStep?.(step);
       try {
+        if (waitFor) await untilAborted(waitFor, signal);
+        waitFor = undefined;
         await sleep(options.stepMs, undefined, { signal });
       } catch {
         return; // aborted
       }
     }
   } while (options.loop && !signal?.aborted);
+}
+
+/** Waits for `promise`, or rejects as soon as `signal` aborts; either way no listener stays behind. */
+async function untilAborted(promise: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return void (await promise);
+  signal.throwIfAborted();
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', (onAbort = () => reject(signal.reason)), { once: true }));
+  try {
+    await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }

@@ -37,6 +37,24 @@ describe('scenarios', () => {
     expect(Object.keys(SCENARIOS)).toContain('incident-lifecycle');
   });
 
+  it('holds the first step until the watcher is ready, then a whole step; an abort meanwhile ends the run', async () => {
+    const steps: string[] = [];
+    let ready!: () => void;
+    const run = runScenario(sim, TENANT.tenantId, 'graph-outage', {
+      stepMs: 5, firstStepUntil: new Promise<void>((resolve) => (ready = resolve)), onStep: (step) => steps.push(step.name),
+    });
+    await new Promise((r) => setTimeout(r, 50)); // ten steps' time
+    expect(steps).toEqual(['Graph healthy']);
+    ready();
+    await run;
+    expect(steps).toEqual(SCENARIOS['graph-outage']!.steps.map((step) => step.name));
+
+    const abort = new AbortController();
+    const held = runScenario(sim, TENANT.tenantId, 'graph-outage', { stepMs: 5, loop: true, signal: abort.signal, firstStepUntil: new Promise(() => undefined) });
+    abort.abort();
+    await expect(held).resolves.toBeUndefined();
+  });
+
   it('rejects unknown scenarios', async () => {
     await expect(runScenario(sim, TENANT.tenantId, 'nope', { stepMs: 1 })).rejects.toThrow(/unknown scenario/);
   });
