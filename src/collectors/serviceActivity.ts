@@ -106,7 +106,7 @@ async function refreshFunction(context: FetchContext<ServiceActivitySettings>, f
   let buckets: Array<{ start: number; value: number }>;
   try {
     const path = `/beta/reports/serviceActivity/${fn.name}(inclusiveIntervalStartDateTime=${isoSeconds(start)},exclusiveIntervalEndDateTime=${isoSeconds(end)},aggregationIntervalInMinutes=${settings.aggregationInterval})`;
-    const items = await context.graph.getCollection(path, { endpoint: ENDPOINT, budget: context.budgets.serviceActivity, signal: context.signal });
+    const items = await context.graph.getCollection(path, { endpoint: ENDPOINT, budget: context.budgets.serviceActivity, signal: context.signal, background: true });
     const field = fn.kind === 'percentage' ? 'percentage' : 'value';
     buckets = acceptedBuckets(context, fn, parseItems(bucketSchema, items, `${ENDPOINT} ${fn.name}`).map((item) => {
       const value = item[field];

@@ -39,6 +39,12 @@ export interface RequestOptions {
   /** Properties to ask for (`$select`), so we do not download what we do not export. */
   select?: readonly string[];
   signal?: AbortSignal;
+  /**
+   * Waits for a free slot behind every other request: the Monitoring API asks tens of functions a refresh, and when
+   * Graph stops answering each holds its slot until the timeout, so service health queued behind them would not even
+   * be asked (and not report the outage) for as long as they take.
+   */
+  background?: boolean;
 }
 
 type Outcome =
@@ -65,6 +71,7 @@ export class GraphClient {
   readonly #origin: string;
   #active = 0;
   readonly #waiting: Array<() => void> = [];
+  readonly #waitingBackground: Array<() => void> = [];
   /** Per page URL read recently (least recently read first): the digest of its text and the nextLink in it. */
   readonly #pages = new Map<string, { digest: string; next: string | undefined }>();
 
@@ -127,7 +134,7 @@ export class GraphClient {
     let rejected: string | undefined;
     let renewed = false;
     for (let retries = 0; ;) {
-      const outcome = await this.#withSlot(() => this.#attempt(url, options, headers, rejected));
+      const outcome = await this.#withSlot(() => this.#attempt(url, options, headers, rejected), options.background);
       rejected = undefined;
       if (outcome.kind === 'done') return { bytes: outcome.bytes, hide: [outcome.token] };
       if (outcome.kind === 'renew') {
@@ -193,14 +200,19 @@ export class GraphClient {
     return url.toString().replace(/%24/g, '$').replace(/%2C/g, ',');
   }
 
-  async #withSlot<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.#options.concurrency) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  async #withSlot<T>(task: () => Promise<T>, background = false): Promise<T> {
+    const queue = background ? this.#waitingBackground : this.#waiting;
+    if (this.#active >= this.#options.concurrency || (!background && this.#waiting.length > 0)) {
+      await new Promise<void>((resolve) => queue.push(resolve));
+    } else if (background && this.#waiting.length + this.#waitingBackground.length > 0) {
+      await new Promise<void>((resolve) => queue.push(resolve));
+    }
     this.#active++;
     try {
       return await task();
     } finally {
       this.#active--;
-      this.#waiting.shift()?.();
+      (this.#waiting.shift() ?? this.#waitingBackground.shift())?.();
     }
   }
 }

@@ -172,6 +172,22 @@ describe('GraphClient retries and errors', () => {
     expect(responses).toEqual(['timeout', 'timeout']);
   });
 
+  it('asks for a request before the background requests that queued for a slot earlier (a slow Graph must not keep health waiting)', async () => {
+    const order: string[] = [];
+    const base = await serve((req, res) => {
+      order.push(req.url!);
+      setTimeout(() => json(res, 200, { value: [] }), 20);
+    });
+    const { graph } = client(base, { concurrency: 2 });
+    const background = Array.from({ length: 6 }, (_, i) => graph.getCollection(`/v1.0/function${i}`, { endpoint: 'serviceActivity', background: true }));
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the first two are in flight, four wait
+    const health = graph.getCollection('/v1.0/healthOverviews', { endpoint: 'healthOverviews' });
+    await Promise.all([...background, health]);
+    expect(order.slice(0, 2)).toEqual(['/v1.0/function0', '/v1.0/function1']);
+    expect(order[2]).toBe('/v1.0/healthOverviews');
+    expect(order.slice(3)).toEqual(['/v1.0/function2', '/v1.0/function3', '/v1.0/function4', '/v1.0/function5']);
+  });
+
   it('refuses to send past the request budget, retries included', async () => {
     let calls = 0;
     const base = await serve((_req, res) => {
