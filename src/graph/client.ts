@@ -202,11 +202,8 @@ export class GraphClient {
 
   async #withSlot<T>(task: () => Promise<T>, background = false): Promise<T> {
     const queue = background ? this.#waitingBackground : this.#waiting;
-    if (this.#active >= this.#options.concurrency || (!background && this.#waiting.length > 0)) {
-      await new Promise<void>((resolve) => queue.push(resolve));
-    } else if (background && this.#waiting.length + this.#waitingBackground.length > 0) {
-      await new Promise<void>((resolve) => queue.push(resolve));
-    }
+    const ahead = this.#waiting.length + (background ? this.#waitingBackground.length : 0);
+    if (this.#active >= this.#options.concurrency || ahead > 0) await new Promise<void>((resolve) => queue.push(resolve));
     this.#active++;
     try {
       return await task();
