@@ -174,14 +174,22 @@ describe('GraphClient retries and errors', () => {
 
   it('asks for a request before the background requests that queued for a slot earlier (a slow Graph must not keep health waiting)', async () => {
     const order: string[] = [];
+    const held: ServerResponse[] = [];
+    let holding = true;
     const base = await serve((req, res) => {
       order.push(req.url!);
-      setTimeout(() => json(res, 200, { value: [] }), 20);
+      if (holding) held.push(res);
+      else json(res, 200, { value: [] });
     });
     const { graph } = client(base, { concurrency: 2 });
     const background = Array.from({ length: 6 }, (_, i) => graph.getCollection(`/v1.0/function${i}`, { endpoint: 'serviceActivity', background: true }));
-    await new Promise((resolve) => setTimeout(resolve, 5)); // the first two are in flight, four wait
+    // The first two are in flight (held by the server), four wait for a slot; then health asks.
+    for (let i = 0; i < 200 && order.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     const health = graph.getCollection('/v1.0/healthOverviews', { endpoint: 'healthOverviews' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(order).toHaveLength(2);
+    holding = false;
+    for (const res of held) json(res, 200, { value: [] });
     await Promise.all([...background, health]);
     expect(order.slice(0, 2)).toEqual(['/v1.0/function0', '/v1.0/function1']);
     expect(order[2]).toBe('/v1.0/healthOverviews');
