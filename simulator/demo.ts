@@ -156,8 +156,8 @@ async function main(): Promise<void> {
     const abort = new AbortController();
     // The scenarios start now, so the exporter's first refresh already sees their first step, which lasts until the
     // exporter is ready: on a loaded machine its start can take longer than a step, and it would miss the beginning.
-    let exporterStarted!: () => void;
-    const exporterReady = new Promise<void>((resolve) => (exporterStarted = resolve));
+    // Asked from now on: until the exporter, started below, listens, the answer is a refused connection.
+    const exporterReady = readiness(`${exporterUrl}/-/ready`, abort.signal);
     const plays = definition.plays.map(({ tenant, scenario: played, stepFactor = 1 }) => {
       const { tenantId } = DEMO_TENANTS.find((t) => t.name === tenant)!;
       return runScenario(sim, tenantId, played, {
@@ -207,7 +207,6 @@ async function main(): Promise<void> {
       await exited;
     });
     exporter.once('exit', (code) => void stop(code ?? 1));
-    void readiness(`${exporterUrl}/-/ready`, abort.signal).then(exporterStarted);
 
     process.stdout.write(`\n${renderText(view())}\n`);
     await watch(`${exporterUrl}/metrics`, signals, { startedAt, everyMs: Math.min(5_000, Math.max(500, stepMs / 4)), signal: abort.signal, say, scenario });

@@ -35,7 +35,7 @@ beforeAll(async () => {
 
 afterAll(() => stack?.stop());
 
-/** Whether every tenant whose series differ shows a later last success in the export: it refreshed in between. */
+/** Whether every tenant whose series differ has a last success that differs too: it refreshed in between. */
 function refreshedBetween(differences: string[]): boolean {
   const tenants = new Set(differences.map((line) => /tenant="([^"]+)"/.exec(line)?.[1]));
   return [...tenants].every((tenant) => tenant !== undefined && differences.some((line) =>
