@@ -3,7 +3,7 @@
  * last 7 days and 60 older, 300 message-center posts each), on the path Prometheus takes: every tenant refreshes
  * between two scrapes. Every time is set against a baseline measured in the same run: a plain node:http server sending
  * the same bytes from a Buffer (for gzip, the exporter's own gzip bytes), in the measuring process and in a process of
- * its own, each timed after a quiet second as the exporter's scrape comes after a quiet interval (BASELINE_QUIET_MS).
+ * its own, each timed after the same quiet time as the exporter's scrape (see quietTime).
  * Beside it, the static serve of the same text gzipped at once: what compressing tenant by tenant costs.
  *
  * Per fleet size: /metrics (gzip: five scrapes a round) and /probe (ten tenants per round) with and without gzip, with 1 and 4 concurrent
@@ -36,14 +36,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PROBES_PER_ROUND = 10;
 /** Gzip scrapes of /metrics per round, one after each fifth of the refresh interval (see the round loop). */
 const GZIP_SAMPLES_PER_ROUND = 5;
-/**
- * How long each baseline is left quiet before its gzip serve is timed. The exporter's scrape comes after the round's
- * wait, as Prometheus' does after its interval; a baseline timed right after taking the bytes (by IPC, or a call in the
- * measuring process) is served by a process just woken, its caches warm with the very bytes it sends: 3.5–3.9 ms for
- * 500 tenants' gzip body on the bench machine, against 4.5–5.0 ms after a pause of 0.25, 1 or 2 s (a pause past 0.25 s
- * changed nothing more). Both times are recorded (`*GzipAwake` is the one timed at once).
- */
-const BASELINE_QUIET_MS = 1_000;
 const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 0);
 const SOAK_TENANTS = Number(process.env.BENCH_SOAK_TENANTS ?? Math.max(...SIZES));
 const STATIC_SERVER = fileURLToPath(new URL('./staticServer.mjs', import.meta.url));
@@ -129,6 +121,20 @@ async function startSimulatorProcess(tenants: number, dir: string): Promise<Simu
     return out.includes('\n') ? (JSON.parse(out.split('\n')[0]!) as { url: string; tenants: SimulatorProcess['tenants'] }) : undefined;
   }, 120_000, 100);
   return { url: started!.url, caCertPem: readFileSync(caFile, 'utf8'), tenants: started!.tenants, process: child };
+}
+
+/**
+ * The quiet time before each timed gzip request: a fifth of a round cut in equal parts, one before the exporter's
+ * scrape and one before each baseline's serve of the same bytes, for the server and the measuring client alike.
+ * Prometheus' scrape comes after a quiet interval; a server timed right after it was handed the bytes (by IPC, or a
+ * call in the measuring process) answers from a process just woken, its caches warm with the very bytes (500 tenants'
+ * body: 3.5–3.9 ms at once, 4.5–5.0 ms after 0.25, 1 or 2 s of quiet on the bench machine; a longer pause changed
+ * nothing more), and a client that waited the round's fifth before the exporter's scrape and not before the
+ * baselines' woke for the exporter only. The timing at once, the bench's baseline until this was found, is recorded
+ * too (`*GzipAwake`).
+ */
+function quietTime(intervalS: number, baselines: number): number {
+  return ((intervalS + 2) * 1_000) / GZIP_SAMPLES_PER_ROUND / (baselines + 1);
 }
 
 function stats(values: number[]): { median: number; max: number } {
@@ -251,12 +257,13 @@ describe('exporter at fleet scale (realistic tenants)', () => {
         // The exporter's CPU between the first and the last scrape: how busy its one event loop is with refreshes.
         const cpuSeconds: Array<{ at: number; seconds: number }> = [];
         for (let round = 0; round < ROUNDS; round++) {
-          // The path users hit: a scrape after tenants refreshed. The round's wait is cut in fifths, each ended by a gzip
-          // scrape (a fifth of the fleet refreshed since the one before, so none is a warm repeat), and each scrape is
-          // paired with the static serves of its own bytes right after it: five like-for-like samples a round, where one
+          // The path users hit: a scrape after tenants refreshed. The round's wait is cut in fifths, each holding a gzip
+          // scrape (a fifth of the fleet refreshed since the one before, so none is a warm repeat) and the static serves
+          // of its bytes, each after the same quiet time (quietTime): five like-for-like samples a round, where one
           // sample a round left the median of three rounds to the noise of three moments.
+          const quiet = () => new Promise((resolve) => setTimeout(resolve, quietTime(intervalS, baselines.length)));
           for (let sample = 0; sample < GZIP_SAMPLES_PER_ROUND; sample++) {
-            await new Promise((resolve) => setTimeout(resolve, ((intervalS + 2) * 1_000) / GZIP_SAMPLES_PER_ROUND));
+            await quiet();
             const { result: gz, maxHealthyMs } = await healthDuring(url, () => get(`${url}/metrics`, { Accept: OPENMETRICS_ACCEPT, 'Accept-Encoding': 'gzip' }));
             healthyMaxMs = Math.max(healthyMaxMs, maxHealthyMs);
             add('metricsGzip', gz.ms);
@@ -265,9 +272,9 @@ describe('exporter at fleet scale (realistic tenants)', () => {
               // No text: the gzip serve is all this pairing times (see startStaticProcess).
               await server.serve(Buffer.alloc(0), gz.body);
               const scrapeStatic = async () => (await healthDuring(server.url, () => get(server.url, { 'Accept-Encoding': 'gzip' }))).result.ms;
-              // Timed at once, as until this stop, and after a quiet time, as the exporter's scrape comes (see BASELINE_QUIET_MS).
+              // Timed at once, as until this stop, and after the quiet time the exporter's scrape had (see quietTime).
               add(`${key}GzipAwake`, await scrapeStatic());
-              await new Promise((resolve) => setTimeout(resolve, BASELINE_QUIET_MS));
+              await quiet();
               add(`${key}Gzip`, await scrapeStatic());
             }
           }
@@ -294,7 +301,7 @@ describe('exporter at fleet scale (realistic tenants)', () => {
           for (const { key, server } of baselines) {
             await server.serve(plain.body, staticGzip);
             if (key === 'own') {
-              await new Promise((resolve) => setTimeout(resolve, BASELINE_QUIET_MS));
+              await new Promise((resolve) => setTimeout(resolve, 1_000));
               add('ownGzipOnce', (await healthDuring(server.url, () => get(server.url, { 'Accept-Encoding': 'gzip' }))).result.ms);
             }
             add(`${key}Text`, (await get(server.url, { 'Accept-Encoding': 'identity' })).ms);
