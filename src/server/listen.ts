@@ -15,6 +15,15 @@ export interface ListenOptions {
   logger: Logger;
 }
 
+/**
+ * How long a connection stays open between requests. Prometheus keeps an idle scrape connection 5 minutes ("typically
+ * above the maximum sane scrape interval": prometheus/common config/http_config.go, idleConnTimeout), as Go
+ * exporters keep theirs; Node's default, 5 s, closed it between any two scrapes, so each scrape paid for a new
+ * connection and, with TLS, a new handshake. A little longer than Prometheus' own, so the client closes first: a
+ * server closing a connection just as a request arrives on it fails that request (ECONNRESET).
+ */
+export const IDLE_CONNECTION_MS = 310_000;
+
 export interface Listening {
   server: Server;
   url: string;
@@ -30,6 +39,7 @@ export async function listen({ handler, security, listen: address, maxConnection
   const server: Server = initial.tls ? createHttpsServer(tlsOptions(initial.tls), handler) : createHttpServer(handler);
   // Past this many open connections node closes new ones at once ('drop'); keep-alive connections count.
   server.maxConnections = maxConnections;
+  server.keepAliveTimeout = IDLE_CONNECTION_MS;
   let lastDropWarning = 0;
   server.on('drop', () => {
     if (Date.now() - lastDropWarning < 60_000) return;

@@ -5,7 +5,7 @@
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { get as httpsGet } from 'node:https';
+import { Agent as HttpsAgent, get as httpsGet } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { stringify } from 'yaml';
 import { ExpositionStore } from '../../src/exposition/store.js';
 import { Logging } from '../../src/logger.js';
 import { createApp, type ReloadOutcome } from '../../src/server/app.js';
-import { listen } from '../../src/server/listen.js';
+import { IDLE_CONNECTION_MS, listen } from '../../src/server/listen.js';
 import { WebSecurity } from '../../src/server/security.js';
 import { certificateAuthority, issue, type Pem } from '../helpers/certificates.js';
 import { waitFor } from '../helpers/wait.js';
@@ -165,6 +165,28 @@ describe('HTTPS with basic auth', () => {
     expect(before).not.toBe(after);
     expect(after).toBe(new (await import('node:crypto')).X509Certificate(renewed.cert).fingerprint256);
   });
+
+  it('keeps a scrape connection open between scrapes, so a scrape after an idle interval needs no new handshake', async () => {
+    const { url, http } = await start({ tls_server_config: tls() });
+    let handshakes = 0;
+    http.on('secureConnection', () => handshakes++);
+    const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1, ca: ca.cert });
+    const scrape = () => new Promise<{ reused: boolean; keepAlive: string | undefined }>((resolve, reject) => {
+      const req = httpsGet(`${url}/-/healthy`, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ reused: req.reusedSocket, keepAlive: res.headers['keep-alive'] as string | undefined }));
+      }).on('error', reject);
+    });
+    try {
+      expect(await scrape()).toEqual({ reused: false, keepAlive: `timeout=${IDLE_CONNECTION_MS / 1_000}` });
+      // Past Node's default keep-alive timeout (5 s, and the second it adds), which closed the connection here before.
+      await new Promise((resolve) => setTimeout(resolve, 6_500));
+      expect(await scrape()).toEqual({ reused: true, keepAlive: `timeout=${IDLE_CONNECTION_MS / 1_000}` });
+      expect(handshakes).toBe(1);
+    } finally {
+      agent.destroy();
+    }
+  }, 15_000);
 
   it('refuses a client that offers only TLS 1.2 when min_version is TLS13', async () => {
     const { url } = await start({ tls_server_config: tls({ min_version: 'TLS13' }) });
