@@ -3,7 +3,7 @@
  * last 7 days and 60 older, 300 message-center posts each), on the path Prometheus takes: every tenant refreshes
  * between two scrapes. Every time is set against a baseline measured in the same run: a plain node:http server sending
  * the same bytes from a Buffer (for gzip, the exporter's own gzip bytes), in the measuring process and in a process of
- * its own, each timed after the same quiet time as the exporter's scrape (see quietTimes).
+ * its own, each timed after a quiet time, as the exporter's scrape is (see quietTimes).
  * Beside it, the static serve of the same text gzipped at once: what compressing tenant by tenant costs.
  *
  * Per fleet size: /metrics (gzip: five scrapes a round) and /probe (ten tenants per round) with and without gzip, with 1 and 4 concurrent
@@ -23,6 +23,7 @@ import { Agent, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -159,7 +160,7 @@ async function healthDuring<T>(serverUrl: string, during: () => Promise<T>): Pro
     while (running) {
       const { ms } = await get(`${serverUrl}/-/healthy`);
       maxHealthyMs = Math.max(maxHealthyMs, ms);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await sleep(10);
     }
   })();
   const result = await during();
@@ -260,15 +261,14 @@ describe('exporter at fleet scale (realistic tenants)', () => {
         let external = 0;
         // The exporter's CPU between the first and the last scrape: how busy its one event loop is with refreshes.
         const cpuSeconds: Array<{ at: number; seconds: number }> = [];
+        const { exporterMs, baselineMs } = quietTimes(intervalS, baselines.length);
         for (let round = 0; round < ROUNDS; round++) {
           // The path users hit: a scrape after tenants refreshed. The round's wait is cut in fifths, each holding a gzip
           // scrape (a fifth of the fleet refreshed since the one before, so none is a warm repeat) and the static serves
-          // of its bytes, each after the same quiet time (quietTimes): five like-for-like samples a round, where one
+          // of its bytes, each after a quiet time (quietTimes): five like-for-like samples a round, where one
           // sample a round left the median of three rounds to the noise of three moments.
-          const { exporterMs, baselineMs } = quietTimes(intervalS, baselines.length);
-          const quiet = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
           for (let sample = 0; sample < GZIP_SAMPLES_PER_ROUND; sample++) {
-            await quiet(exporterMs);
+            await sleep(exporterMs);
             const { result: gz, maxHealthyMs } = await healthDuring(url, () => get(`${url}/metrics`, { Accept: OPENMETRICS_ACCEPT, 'Accept-Encoding': 'gzip' }));
             healthyMaxMs = Math.max(healthyMaxMs, maxHealthyMs);
             add('metricsGzip', gz.ms);
@@ -277,9 +277,9 @@ describe('exporter at fleet scale (realistic tenants)', () => {
               // No text: the gzip serve is all this pairing times (see startStaticProcess).
               await server.serve(Buffer.alloc(0), gz.body);
               const scrapeStatic = async () => (await healthDuring(server.url, () => get(server.url, { 'Accept-Encoding': 'gzip' }))).result.ms;
-              // Timed at once, as until this stop, and after the quiet time the exporter's scrape had (see quietTimes).
+              // Timed at once, as until this stop, and after a quiet time (see quietTimes).
               add(`${key}GzipAwake`, await scrapeStatic());
-              await quiet(baselineMs);
+              await sleep(baselineMs);
               add(`${key}Gzip`, await scrapeStatic());
             }
           }
@@ -306,7 +306,8 @@ describe('exporter at fleet scale (realistic tenants)', () => {
           for (const { key, server } of baselines) {
             await server.serve(plain.body, staticGzip);
             if (key === 'own') {
-              await new Promise((resolve) => setTimeout(resolve, 1_000));
+              // Quiet first, as the gzip serves above are (quietTimes).
+              await sleep(1_000);
               add('ownGzipOnce', (await healthDuring(server.url, () => get(server.url, { 'Accept-Encoding': 'gzip' }))).result.ms);
             }
             add(`${key}Text`, (await get(server.url, { 'Accept-Encoding': 'identity' })).ms);
@@ -394,7 +395,7 @@ describe('exporter at fleet scale (realistic tenants)', () => {
               rssByMinute.push(Math.round(sampleValue(self, 'process_resident_memory_bytes') / 2 ** 20));
               nextSample += 60_000;
             }
-            await new Promise((resolve) => setTimeout(resolve, 15_000));
+            await sleep(15_000);
           }
           result.soak = { minutes: SOAK_MINUTES, scrapeEveryS: 15, rssMiBByMinute: rssByMinute };
         }
