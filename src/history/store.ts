@@ -109,6 +109,11 @@ export interface StoreOptions {
 type SqlJs = Awaited<ReturnType<typeof initSqlJs>>;
 let sqlJs: Promise<SqlJs> | undefined;
 
+/** The key of a tenant's counters among its saved rows (not a collector name: those are identifiers). */
+const COUNTERS_ROW = ' counters';
+
+export const PAGE_SIZE = 32_768;
+
 /** How often a write prunes and compacts the database first. */
 const VACUUM_EVERY_MS = 3_600_000;
 
@@ -123,6 +128,8 @@ export class HistoryStore {
   /** Per tenant: the last status of each service and the last state of each issue, to write only changes. */
   readonly #lastService = new Map<string, Map<string, string>>();
   readonly #lastIssue = new Map<string, Map<string, IssueState>>();
+  /** Per tenant: the JSON this store last wrote for its counters (COUNTERS_ROW) and for each collector's position. */
+  readonly #saved = new Map<string, Map<string, string>>();
 
   private constructor(db: Database, options: StoreOptions) {
     this.#db = db;
@@ -160,6 +167,13 @@ export class HistoryStore {
       }
     }
     db ??= new SQL.Database();
+    // The rollback journal in SQLite's memory, not a file: the database itself lives in memory (Emscripten's file
+    // system), where a journal file only adds copies (saving 1000 tenants' counters: 54 ms with it, 15 without); a
+    // rollback still works, and a crash loses the memory either way (the file on disk is written whole).
+    // Pages of 32 KiB instead of 4: exporting a 1000-tenant store took 34–37 ms against 27–32, its issue queries 29
+    // against 11 ms, and it is 11 % smaller. A new store starts with them; an older one is converted by the first
+    // write's VACUUM (a page size changes only then: https://www.sqlite.org/pragma.html#pragma_page_size).
+    db.exec(`PRAGMA journal_mode = MEMORY; PRAGMA page_size = ${PAGE_SIZE}`);
     migrate(db);
     return new HistoryStore(db, options);
   }
@@ -210,15 +224,28 @@ export class HistoryStore {
     }
   }
 
-  /** Replaces the tenant's saved counters and read positions. */
+  /**
+   * Replaces the tenant's saved counters and read positions, writing only the rows that differ from what this store
+   * last saved for it: most flushes of a fleet find a tenant's issue ids and statuses as they were, and every row
+   * written is pages copied into SQLite's journal.
+   */
   saveState(tenant: string, state: StoredTenantState): void {
+    const saved = mapOf(this.#saved, tenant);
+    const rows = new Map(Object.entries(state.positions).map(([collector, position]) => [collector, JSON.stringify(position)]));
+    const counters = JSON.stringify(state.counters);
+    const changed = saved.get(COUNTERS_ROW) !== counters || [...rows].some(([collector, json]) => saved.get(collector) !== json)
+      || [...saved.keys()].some((key) => key !== COUNTERS_ROW && !rows.has(key));
+    if (!changed) return;
     this.#inOneTransaction(() => {
-      this.#db.run('INSERT OR REPLACE INTO counters VALUES (?, ?)', [tenant, JSON.stringify(state.counters)]);
-      this.#db.run('DELETE FROM positions WHERE tenant = ?', [tenant]);
-      for (const [collector, position] of Object.entries(state.positions)) {
-        this.#db.run('INSERT INTO positions VALUES (?, ?, ?)', [tenant, collector, JSON.stringify(position)]);
+      if (saved.get(COUNTERS_ROW) !== counters) this.#db.run('INSERT OR REPLACE INTO counters VALUES (?, ?)', [tenant, counters]);
+      for (const collector of saved.keys()) {
+        if (collector !== COUNTERS_ROW && !rows.has(collector)) this.#db.run('DELETE FROM positions WHERE tenant = ? AND collector = ?', [tenant, collector]);
+      }
+      for (const [collector, json] of rows) {
+        if (saved.get(collector) !== json) this.#db.run('INSERT OR REPLACE INTO positions VALUES (?, ?, ?)', [tenant, collector, json]);
       }
     });
+    this.#saved.set(tenant, new Map([[COUNTERS_ROW, counters], ...rows]));
     this.#dirty = true;
   }
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { HistoryStore, SCHEMA_VERSION, type IssueObservation } from '../../src/history/store.js';
+import initSqlJs from 'sql.js';
+import { HistoryStore, PAGE_SIZE, SCHEMA_VERSION, type IssueObservation } from '../../src/history/store.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2025-06-01T00:00:00Z');
@@ -128,6 +129,48 @@ describe('history store', () => {
     now += 60_000;
     await store.flush();
     expect(store.issues('t').map((i) => i.id)).toEqual(['OPEN']);
+  });
+
+  it('writes a tenant\'s state only when it changed, and drops a position no longer saved', async () => {
+    const path = join(dir, 'h.db');
+    const written: number[] = [];
+    const store = await HistoryStore.open({ path, retentionMs: 90 * DAY, logger, onHealth: (_ok, { bytes }) => bytes !== undefined && written.push(bytes) });
+    const counters = [{ metric: 'm365_exporter_graph_requests_total', labels: { endpoint: 'issues', code: '200' }, value: 3 }];
+    store.saveState('t', { counters, positions: { health: { services: [] }, issues: { ids: ['EX1'] } } });
+    await store.flush();
+    expect(written).toHaveLength(1);
+    store.saveState('t', { counters, positions: { health: { services: [] }, issues: { ids: ['EX1'] } } });
+    await store.flush();
+    expect(written, 'the same state again: nothing to write').toHaveLength(1);
+    store.saveState('t', { counters, positions: { issues: { ids: ['EX1', 'EX2'] } } });
+    await store.flush();
+    expect(written).toHaveLength(2);
+    store.close();
+    const reopened = await HistoryStore.open({ path, retentionMs: 90 * DAY, logger });
+    expect(reopened.loadState('t')).toEqual({ counters, positions: { issues: { ids: ['EX1', 'EX2'] } } });
+    reopened.close();
+  });
+
+  it(`writes pages of ${PAGE_SIZE} bytes, and converts a file of 4 KiB pages (earlier releases) at its first write`, async () => {
+    const pageSizeOf = (file: string) => readFileSync(file).readUInt16BE(16); // https://www.sqlite.org/fileformat.html#the_database_header
+    const path = join(dir, 'h.db');
+    const store = await HistoryStore.open({ path, retentionMs: 90 * DAY, logger, now: () => T0 + 10 });
+    store.recordServiceStatuses('t', [{ id: 'A', status: 'serviceOperational' }], T0);
+    await store.flush();
+    store.close();
+    expect(pageSizeOf(path)).toBe(PAGE_SIZE);
+    const SQL = await initSqlJs();
+    const older = new SQL.Database(readFileSync(path));
+    older.exec('PRAGMA page_size = 4096; VACUUM');
+    writeFileSync(path, older.export());
+    older.close();
+    expect(pageSizeOf(path)).toBe(4096);
+    const reopened = await HistoryStore.open({ path, retentionMs: 90 * DAY, logger, now: () => T0 + 10 });
+    reopened.recordServiceStatuses('t', [{ id: 'A', status: 'serviceDegradation' }], T0 + 1);
+    await reopened.flush();
+    expect(pageSizeOf(path)).toBe(PAGE_SIZE);
+    expect(reopened.serviceTransitions('t').map((t) => t.status)).toEqual(['serviceOperational', 'serviceDegradation']);
+    reopened.close();
   });
 });
 
