@@ -80,7 +80,7 @@ export class Exporter {
 
   async start(): Promise<string> {
     this.#history = await History.open(this.#config.storage, this.#logger, this.#global.registry);
-    this.#tenants.forEach((tenant, index) => this.#startTenant(tenant, index));
+    for (const [index, tenant] of this.#tenants.entries()) await this.#startTenant(tenant, index);
     const app = createApp({
       exposition: this.#exposition,
       tenantNames: () => this.#tenants.map((t) => t.name),
@@ -149,7 +149,7 @@ export class Exporter {
     for (const tenant of stopped) if (!names.has(tenant.name)) this.#exposition.remove(tenant.name);
     this.#tenants = next;
     this.#config = config;
-    started.forEach((tenant, index) => this.#startTenant(tenant, index));
+    for (const [index, tenant] of started.entries()) await this.#startTenant(tenant, index);
     this.#applyLogging(config);
     this.#shardInfo(config.shard ?? unsharded(config));
     if (!sameConfigValue(previous.otlp, config.otlp)) {
@@ -188,8 +188,8 @@ export class Exporter {
     clearTimeout(timer);
   }
 
-  #startTenant(tenant: Tenant, index: number): void {
-    this.#exposition.add(this.#history!.attach(tenant));
+  async #startTenant(tenant: Tenant, index: number): Promise<void> {
+    this.#exposition.add(await this.#history!.attach(tenant));
     this.#scheduler.start(tenant.tasks, { initialDelayMs: index * STAGGER_MS, group: tenant.name });
   }
 

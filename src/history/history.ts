@@ -8,8 +8,9 @@ import type { Config } from '../config/load.js';
 import type { Logger } from '../logger.js';
 import { METRICS, STORAGE_HEALTHY, STORAGE_SIZE, STORAGE_WRITE_ERRORS, type MetricDefinition } from '../model/metrics.js';
 import type { SeriesGroup, Tenant, TenantState } from '../runtime/tenant.js';
-import { AVAILABILITY_WINDOWS, availability, dailyHistory, type DailyHistory } from './daily.js';
-import { HistoryStore, type StoredTenantState } from './store.js';
+import type { DailyHistory } from './daily.js';
+import type { StoredTenantState } from './store.js';
+import { StoreThread, type AsyncStore, type StoreCalls } from './storeThread.js';
 
 const DAY_MS = 86_400_000;
 const COUNTERS_BY_NAME = new Map((Object.values(METRICS) as MetricDefinition[]).filter((m) => m.type === 'counter').map((m) => [m.name, m]));
@@ -25,16 +26,21 @@ interface Attached {
   tenant: Tenant;
   exposed: ExposedTenant;
   availability: Map<string, Record<string, number>>;
+  /** The availability as last answered, to announce a change only. */
+  ratios?: string;
   version: number;
+  /** The exposition's and OTLP's listeners, told when availability changes (it arrives after the refresh that changed it). */
+  listeners: Array<(changed: SeriesGroup[]) => void>;
 }
 
 /**
- * Keeps tenants' history in the store (./store.ts) and their state across restarts. Runtime knows nothing of it: it
- * listens to each tenant's refreshes (`Tenant.onChange`, as the exposition does), records status transitions and
- * issues as they are seen, saves counters and read positions at each flush, and restores them when a tenant starts.
+ * Keeps tenants' history in the store (./store.ts, in a thread of its own: ./storeThread.ts) and their state across
+ * restarts. Runtime knows nothing of it: it listens to each tenant's refreshes (`Tenant.onChange`, as the exposition
+ * does), records status transitions and issues as they are seen, saves counters and read positions at each flush, and
+ * restores them when a tenant starts.
  */
 export class History {
-  readonly #store: HistoryStore;
+  readonly #store: AsyncStore;
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #flushIntervalMs: number;
@@ -44,8 +50,9 @@ export class History {
   readonly #dirty = new Set<Tenant>();
   #timer?: NodeJS.Timeout;
   #lastFlush = 0;
+  #lastFailure?: string;
 
-  constructor(store: HistoryStore, options: { logger: Logger; flushIntervalMs: number; retentionMs: number; now?: () => number }) {
+  constructor(store: AsyncStore, options: { logger: Logger; flushIntervalMs: number; retentionMs: number; now?: () => number }) {
     this.#store = store;
     this.#logger = options.logger;
     this.#flushIntervalMs = options.flushIntervalMs;
@@ -61,13 +68,10 @@ export class History {
     writeErrors.inc(0);
     healthy.set(1);
     const path = storage.enabled ? resolve(storage.path) : undefined;
-    const store = await HistoryStore.open({
-      path, retentionMs: storage.retention, logger,
-      onHealth: (ok, { writeFailed, bytes }) => {
-        healthy.set(ok ? 1 : 0);
-        if (writeFailed) writeErrors.inc();
-        if (bytes !== undefined) size.set(bytes);
-      },
+    const store = await StoreThread.open({ path, retentionMs: storage.retention }, logger, (ok, { writeFailed, bytes }) => {
+      healthy.set(ok ? 1 : 0);
+      if (writeFailed) writeErrors.inc();
+      if (bytes !== undefined) size.set(bytes);
     });
     logger.info({ path: path ?? '(memory only: storage.enabled is false)', retention: `${Math.floor(storage.retention / DAY_MS)}d` }, 'history store opened');
     return new History(store, { logger, flushIntervalMs: storage.flushInterval, retentionMs: storage.retention });
@@ -77,9 +81,13 @@ export class History {
    * Restores the tenant's saved counters and read positions (call before its first refresh) and follows its
    * refreshes from then on. Returns what the exposition and OTLP should read: the tenant's groups and availability.
    */
-  attach(tenant: Tenant): ExposedTenant {
-    tenant.restore(decodeState(this.#store.loadState(tenant.name)));
-    const entry: Attached = { tenant, availability: new Map(), version: 0, exposed: undefined as unknown as ExposedTenant };
+  async attach(tenant: Tenant): Promise<ExposedTenant> {
+    const stored = await this.#store.call('loadState', tenant.name).catch((error: Error) => {
+      this.#logger.error({ tenant: tenant.name, err: error.message }, 'saved state not read; the tenant\'s counters start at 0');
+      return { counters: [], positions: {} };
+    });
+    tenant.restore(decodeState(stored));
+    const entry: Attached = { tenant, availability: new Map(), version: 0, listeners: [], exposed: undefined as unknown as ExposedTenant };
     const group: SeriesGroup = {
       name: 'availability',
       get version() {
@@ -87,16 +95,14 @@ export class History {
       },
       write: (out) => writeAvailability(entry.availability, out),
     };
-    tenant.onChange((changed) => this.#changed(entry, changed));
-    let announced = 0;
+    tenant.onChange((changed) => this.#changed(entry, group, changed));
     entry.exposed = {
       name: tenant.name,
       groups: [...tenant.groups, group],
-      onChange: (listener) => tenant.onChange((changed) => {
-        const own = announced !== entry.version ? [group] : [];
-        announced = entry.version;
-        listener([...changed, ...own]);
-      }),
+      onChange: (listener) => {
+        tenant.onChange(listener);
+        entry.listeners.push(listener);
+      },
     };
     this.#attached.set(tenant.name, entry);
     return entry.exposed;
@@ -105,7 +111,7 @@ export class History {
   /** Saves a stopped tenant's final state (a reload restarting it restores it at once). */
   detach(tenant: Tenant): void {
     if (this.#attached.get(tenant.name)?.tenant !== tenant) return;
-    this.#store.saveState(tenant.name, encodeState(tenant.state()));
+    this.#post('saveState', tenant.name, encodeState(tenant.state()));
     this.#dirty.delete(tenant);
     this.#attached.delete(tenant.name);
     this.#schedule();
@@ -116,15 +122,11 @@ export class History {
   }
 
   /** GET /api/v1/history: undefined for a tenant not running. */
-  daily(tenantName: string, days: number): DailyHistory | undefined {
+  async daily(tenantName: string, days: number): Promise<DailyHistory | undefined> {
     const entry = this.#attached.get(tenantName);
     if (!entry) return undefined;
-    const now = this.#now();
-    const since = (Math.floor(now / DAY_MS) - days + 1) * DAY_MS;
-    return dailyHistory({
-      tenant: tenantName, days, now, services: healthOf(entry.tenant)?.services ?? [],
-      issues: this.#store.issues(tenantName, since), transitions: this.#store.serviceTransitions(tenantName, since),
-    });
+    const services = (healthOf(entry.tenant)?.services ?? []).map(({ id, name }) => ({ id, name }));
+    return this.#store.call('daily', tenantName, days, this.#now(), services);
   }
 
   /** Saves every running tenant's state and writes the file; the store stays usable. */
@@ -139,42 +141,46 @@ export class History {
     const dirty = [...this.#dirty];
     this.#dirty.clear();
     for (const tenant of dirty) {
-      this.#store.saveState(tenant.name, encodeState(tenant.state()));
+      this.#post('saveState', tenant.name, encodeState(tenant.state()));
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    await this.#store.flush();
+    await this.#store.call('flush').catch((error: Error) => this.#failed(error));
   }
 
   /** At shutdown, after the tenants stopped: the last state written. */
   async close(): Promise<void> {
     for (const { tenant } of this.#attached.values()) this.#dirty.add(tenant);
     await this.flush();
-    this.#store.close();
+    await this.#store.close();
   }
 
-  #changed(entry: Attached, changed: SeriesGroup[]): void {
+  #changed(entry: Attached, group: SeriesGroup, changed: SeriesGroup[]): void {
     const { tenant } = entry;
-    const names = new Set(changed.map((group) => group.name));
+    const names = new Set(changed.map((changedGroup) => changedGroup.name));
     const now = this.#now();
     try {
       const health = healthOf(tenant);
-      if (names.has('health') && health) this.#store.recordServiceStatuses(tenant.name, health.services, now);
+      if (names.has('health') && health) this.#post('recordServiceStatuses', tenant.name, health.services.map(({ id, status }) => ({ id, status })), now);
       const issues = tenant.runners.find((runner) => runner.name === 'issues')?.snapshot as IssuesSnapshot | undefined;
       if (names.has('issues') && issues) {
         const idOf = new Map(health?.services.map((s) => [s.name.toLowerCase(), s.id]));
-        this.#store.recordIssues(tenant.name, issues.issues.map((issue) => ({
+        this.#post('recordIssues', tenant.name, issues.issues.map((issue) => ({
           id: issue.id, serviceId: idOf.get(issue.serviceName.toLowerCase()) ?? issue.serviceName, serviceName: issue.serviceName,
           classification: issue.classification, status: issue.status, origin: issue.origin, featureGroup: issue.featureGroup, feature: issue.feature,
           title: issue.title, isResolved: issue.isResolved, start: issue.start, end: issue.end, lastModified: issue.lastModified,
         })), now);
       }
       if ((names.has('health') || names.has('issues')) && health) {
-        const since = now - AVAILABILITY_WINDOWS.at(-1)!.ms;
-        const stored = this.#store.issues(tenant.name, since);
-        const transitions = this.#store.serviceTransitions(tenant.name, since);
-        entry.availability = new Map(health.services.map((service) => [service.id,
-          Object.fromEntries(AVAILABILITY_WINDOWS.map((w) => [w.label, availability(service.id, stored, transitions, now, w.ms)]))]));
-        entry.version++;
+        // Answered after what this refresh recorded (calls run in order); announced as a change of its own.
+        // Re-rendered only when a ratio moved: without incidents they stay 1 refresh after refresh.
+        this.#store.call('availability', tenant.name, health.services.map((service) => service.id), now).then((ratios) => {
+          const json = JSON.stringify(ratios);
+          if (this.#attached.get(tenant.name) !== entry || json === entry.ratios) return;
+          entry.ratios = json;
+          entry.availability = new Map(ratios);
+          entry.version++;
+          for (const listener of entry.listeners) listener([group]);
+        }, (error: Error) => this.#failed(error));
       }
     } catch (error) {
       // A bug here must not stop the tenant's refreshes or the exposition: say so and go on.
@@ -182,6 +188,21 @@ export class History {
     }
     this.#dirty.add(tenant);
     this.#schedule();
+  }
+
+  /** A call whose answer nobody waits for; a failure is logged (the thread reports its own end once). */
+  #post<M extends 'saveState' | 'recordServiceStatuses' | 'recordIssues'>(method: M, ...args: Parameters<StoreCalls[M]>): void {
+    void this.#store.call(method, ...args).catch((error: Error) => this.#failed(error));
+  }
+
+  /**
+   * A bug in recording must not stop the tenant's refreshes or the exposition: said once per distinct failure (a
+   * stopped thread fails every call, and says so itself).
+   */
+  #failed(error: Error): void {
+    if (error.message === this.#lastFailure) return;
+    this.#lastFailure = error.message;
+    this.#logger.error({ err: error.message }, 'recording history failed');
   }
 
   /** A flush at most every flushInterval, never one per refresh. */

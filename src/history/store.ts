@@ -5,7 +5,6 @@ import { dirname } from 'node:path';
 import initSqlJs, { type Database, type SqlValue } from 'sql.js';
 import { intern } from '../collectors/intern.js';
 import type { Labels } from '../collectors/types.js';
-import type { Logger } from '../logger.js';
 
 /**
  * The embedded store: SQLite compiled to WebAssembly (sql.js), so no native addon has to be built per Node.js version
@@ -99,7 +98,8 @@ export interface StoreOptions {
   path?: string;
   /** Issues and transitions older than this are pruned. */
   retentionMs: number;
-  logger: Logger;
+  /** Where a file that cannot be read or written is reported (the main thread's logger, or messages to it). */
+  logger: { error(fields: Record<string, unknown>, message: string): void };
   /** Milliseconds since the epoch. @default Date.now */
   now?: () => number;
   /** Told after every load or write: whether it worked, and the bytes written. */

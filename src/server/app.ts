@@ -23,7 +23,7 @@ export interface AppOptions {
   /** Reads the configuration again and applies it (POST /-/reload; SIGHUP does the same). */
   reload(): Promise<ReloadOutcome>;
   /** GET /api/v1/history: per-day history of a running tenant (src/history/). */
-  history?: { readonly retentionDays: number; daily(tenant: string, days: number): DailyHistory | undefined };
+  history?: { readonly retentionDays: number; daily(tenant: string, days: number): Promise<DailyHistory | undefined> };
   /** The running tenants, for the legacy API and the feeds (src/server/views.ts). */
   tenants(): readonly Tenant[];
 }
@@ -147,7 +147,7 @@ function expressApp({ exposition, tenantNames, version, security, reload, histor
   });
 
   // As /probe: a configured name only, and an unknown one is never listed back.
-  app.get('/api/v1/history', (req, res) => {
+  app.get('/api/v1/history', async (req, res) => {
     const { tenant, days = '7' } = req.query;
     const limit = history?.retentionDays ?? 0;
     if (typeof tenant !== 'string' || tenant === '') {
@@ -158,7 +158,13 @@ function expressApp({ exposition, tenantNames, version, security, reload, histor
       res.status(400).type('text').send(`parameter "days" must be a whole number from 1 to ${limit} (storage.retention)\n`);
       return;
     }
-    const body = history?.daily(tenant, Number(days));
+    let body: DailyHistory | undefined;
+    try {
+      body = await history?.daily(tenant, Number(days));
+    } catch (error) {
+      res.status(503).type('text').send(`the history store cannot answer: ${(error as Error).message}\n`);
+      return;
+    }
     if (!body) {
       res.status(400).type('text').send(`unknown tenant ${JSON.stringify(tenant.slice(0, 100))}: not in the configuration\n`);
       return;

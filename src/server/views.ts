@@ -5,22 +5,35 @@
 import { Router, type Request, type Response } from 'express';
 import { renderFeed, type FeedKind } from '../feeds/atom.js';
 import type { DailyHistory } from '../history/daily.js';
-import { answerLegacy } from '../legacy/api.js';
+import { answerLegacy, findTenant } from '../legacy/api.js';
+import { HISTORICAL_DAYS, HISTORICAL_STATUS } from '../legacy/entities.js';
 import type { Tenant } from '../runtime/tenant.js';
 
 const LEGACY_PATH = '/api/v1.0/:tenant/ServiceComms/:operation';
 const FEEDS: Record<string, FeedKind> = { '/feeds/issues.atom': 'issues', '/feeds/messages.atom': 'messages' };
 
-export function viewRoutes(tenants: () => readonly Tenant[], history?: { daily(tenant: string, days: number): DailyHistory | undefined }): Router {
+export function viewRoutes(tenants: () => readonly Tenant[], history?: { daily(tenant: string, days: number): Promise<DailyHistory | undefined> }): Router {
   const router = Router();
   const origin = (req: Request) => `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 
-  router.get(LEGACY_PATH, (req: Request<{ tenant: string; operation: string }>, res: Response) => {
+  router.get(LEGACY_PATH, async (req: Request<{ tenant: string; operation: string }>, res: Response) => {
     const query = new URL(req.originalUrl, 'http://x').searchParams;
+    // The daily history comes from the history store's thread, so it is read before answering: for HistoricalStatus
+    // of the tenant asked for only, the one answerLegacy finds too.
+    let daily: DailyHistory | undefined;
     const known = tenants().map((tenant) => ({
       name: tenant.name, tenantId: tenant.config.tenantId, get data() { return tenant.data; },
-      history: history && ((days: number) => history.daily(tenant.name, days)),
+      history: history && (() => daily),
     }));
+    const target = findTenant(known, req.params.tenant);
+    if (history && target && req.params.operation.toLowerCase() === HISTORICAL_STATUS.name.toLowerCase()) {
+      try {
+        daily = await history.daily(target.name, HISTORICAL_DAYS);
+      } catch (error) {
+        res.status(503).json({ error: { code: 'ServiceUnavailable', message: `the history store cannot answer: ${(error as Error).message}` } });
+        return;
+      }
+    }
     const root = `${origin(req)}/api/v1.0/${encodeURIComponent(req.params.tenant)}`;
     const answer = answerLegacy(known, req.params.tenant, req.params.operation, query, new Date(), root);
     res.status(answer.status);

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { History } from '../../src/history/history.js';
 import { HistoryStore } from '../../src/history/store.js';
+import { storeCalls, type AsyncStore } from '../../src/history/storeThread.js';
 import { METRICS } from '../../src/model/metrics.js';
 import type { SeriesGroup, Tenant, TenantState } from '../../src/runtime/tenant.js';
 
@@ -16,6 +17,12 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'm365-history-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The store's calls in this thread: what the worker thread runs, without the thread (see storeThread.test.ts). */
+function inThisThread(store: HistoryStore): AsyncStore {
+  const calls = storeCalls(store);
+  return { call: async (method, ...args) => (calls[method] as (...a: unknown[]) => never)(...args), close: async () => calls.close() };
+}
 
 /**
  * What History reads of a tenant, and nothing more: a counter that grows with each read of its state, and a refresh
@@ -40,9 +47,9 @@ describe('history flushes', () => {
   it('writes the file at most once per flushInterval while refreshes land during each flush', async () => {
     const writes: number[] = [];
     const store = await HistoryStore.open({ path: join(dir, 'h.db'), retentionMs: 90 * 86_400_000, logger, onHealth: (_ok, { bytes }) => bytes !== undefined && writes.push(Date.now()) });
-    const history = new History(store, { logger, flushIntervalMs: 300, retentionMs: 90 * 86_400_000 });
+    const history = new History(inThisThread(store), { logger, flushIntervalMs: 300, retentionMs: 90 * 86_400_000 });
     const tenants = [refreshingTenant('a'), refreshingTenant('b')];
-    tenants.forEach((tenant) => history.attach(tenant));
+    for (const tenant of tenants) await history.attach(tenant);
     const started = Date.now();
     tenants.forEach((tenant) => tenant.refreshed());
     await sleep(1_100);
