@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { HealthSnapshot } from '../collectors/healthOverviews.js';
-import type { IssuesSnapshot } from '../collectors/issues.js';
+import type { Issue, IssuesSnapshot } from '../collectors/issues.js';
 import type { FunctionState, ServiceActivitySnapshot } from '../collectors/serviceActivity.js';
 import type { SampleWriter } from '../collectors/types.js';
 import type { Config } from '../config/load.js';
@@ -26,6 +26,11 @@ interface Attached {
   tenant: Tenant;
   exposed: ExposedTenant;
   availability: Map<string, Record<string, number>>;
+  /**
+   * The issues last posted to the store, with the service id they were posted under: a collector keeps the same
+   * (frozen) object for an issue that did not change (src/collectors/intern.ts), so only new or changed ones are sent.
+   */
+  posted: Map<Issue, string>;
   /** The availability as last answered, to announce a change only. */
   ratios?: string;
   version: number;
@@ -87,7 +92,7 @@ export class History {
       return { counters: [], positions: {} };
     });
     tenant.restore(decodeState(stored));
-    const entry: Attached = { tenant, availability: new Map(), version: 0, listeners: [], exposed: undefined as unknown as ExposedTenant };
+    const entry: Attached = { tenant, availability: new Map(), posted: new Map(), version: 0, listeners: [], exposed: undefined as unknown as ExposedTenant };
     const group: SeriesGroup = {
       name: 'availability',
       get version() {
@@ -164,11 +169,18 @@ export class History {
       const issues = tenant.runners.find((runner) => runner.name === 'issues')?.snapshot as IssuesSnapshot | undefined;
       if (names.has('issues') && issues) {
         const idOf = new Map(health?.services.map((s) => [s.name.toLowerCase(), s.id]));
-        this.#post('recordIssues', tenant.name, issues.issues.map((issue) => ({
-          id: issue.id, serviceId: idOf.get(issue.serviceName.toLowerCase()) ?? issue.serviceName, serviceName: issue.serviceName,
-          classification: issue.classification, status: issue.status, origin: issue.origin, featureGroup: issue.featureGroup, feature: issue.feature,
-          title: issue.title, isResolved: issue.isResolved, start: issue.start, end: issue.end, lastModified: issue.lastModified,
-        })), now);
+        const posted = new Map<Issue, string>();
+        const changedIssues = issues.issues.flatMap((issue) => {
+          const serviceId = idOf.get(issue.serviceName.toLowerCase()) ?? issue.serviceName;
+          posted.set(issue, serviceId);
+          return entry.posted.get(issue) === serviceId ? [] : [{
+            id: issue.id, serviceId, serviceName: issue.serviceName, classification: issue.classification, status: issue.status, origin: issue.origin,
+            featureGroup: issue.featureGroup, feature: issue.feature, title: issue.title, isResolved: issue.isResolved, start: issue.start, end: issue.end,
+            lastModified: issue.lastModified,
+          }];
+        });
+        entry.posted = posted;
+        if (changedIssues.length > 0) this.#post('recordIssues', tenant.name, changedIssues, now);
       }
       if ((names.has('health') || names.has('issues')) && health) {
         // Answered after what this refresh recorded (calls run in order); announced as a change of its own.

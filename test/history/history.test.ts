@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { History } from '../../src/history/history.js';
-import { HistoryStore } from '../../src/history/store.js';
+import { HistoryStore, type IssueObservation } from '../../src/history/store.js';
 import { storeCalls, type AsyncStore } from '../../src/history/storeThread.js';
 import { METRICS } from '../../src/model/metrics.js';
 import type { SeriesGroup, Tenant, TenantState } from '../../src/runtime/tenant.js';
@@ -59,5 +59,48 @@ describe('history flushes', () => {
     // flush's time, flushes ran back to back: 8 writes in this test, two to four whole files a minute at 1000 tenants.
     expect(during).toBeGreaterThanOrEqual(2);
     expect(during).toBeLessThanOrEqual(4);
+  });
+
+  it('posts only the issues that are new or changed since the last refresh, and each again when its service id is learnt', async () => {
+    const store = await HistoryStore.open({ retentionMs: 90 * 86_400_000, logger });
+    const local = inThisThread(store);
+    const posted: string[][] = [];
+    const spying: AsyncStore = {
+      call: (method, ...args) => {
+        if (method === 'recordIssues') posted.push((args[1] as readonly IssueObservation[]).map((issue) => `${issue.id}@${issue.serviceId}`));
+        return local.call(method, ...args);
+      },
+      close: () => local.close(),
+    };
+    const history = new History(spying, { logger, flushIntervalMs: 60_000, retentionMs: 90 * 86_400_000 });
+    const issue = (id: string, status: string) => Object.freeze({
+      id, serviceName: 'Exchange Online', title: `Mail delayed (${id})`, classification: 'incident', status, origin: 'microsoft',
+      featureGroup: 'E-Mail', feature: 'Delivery', isResolved: false, start: 1, end: null, lastModified: 1,
+    });
+    const listeners: Array<(changed: SeriesGroup[]) => void> = [];
+    const snapshots: { health?: unknown; issues?: unknown } = {};
+    const tenant = {
+      name: 't', groups: [], restore: () => undefined, state: () => ({ counters: [], snapshots: {} }),
+      onChange: (listener: (changed: SeriesGroup[]) => void) => void listeners.push(listener),
+      runners: [{ name: 'health', get snapshot() { return snapshots.health; } }, { name: 'issues', get snapshot() { return snapshots.issues; } }],
+    } as unknown as Tenant;
+    await history.attach(tenant);
+    const refreshed = (issues: unknown[], health?: unknown) => {
+      snapshots.issues = { issues, ids: new Set() };
+      if (health) snapshots.health = health;
+      listeners.forEach((listener) => listener([{ name: 'issues' } as SeriesGroup]));
+    };
+    const [a, b] = [issue('EX1', 'investigating'), issue('EX2', 'investigating')];
+    refreshed([a, b]);
+    refreshed([a, b]);
+    const bRestored = issue('EX2', 'serviceRestored');
+    refreshed([a, bRestored]);
+    refreshed([a, bRestored], { services: [{ id: 'Exchange', name: 'Exchange Online', status: 'serviceOperational' }] });
+    await history.close();
+    expect(posted).toEqual([
+      ['EX1@Exchange Online', 'EX2@Exchange Online'],
+      ['EX2@Exchange Online'],
+      ['EX1@Exchange', 'EX2@Exchange'],
+    ]);
   });
 });
