@@ -60,8 +60,9 @@ type HealthListener = (healthy: boolean, event: { writeFailed?: boolean; bytes?:
 
 /**
  * The history store in a worker thread of its own. The database lives there only (a copy in each thread cost 60–80
- * MiB at 500 tenants: README "Performance"). Calls are messages, answered in order; if the thread dies, the exporter
- * runs on without history (every later call fails, and says why), as it does when the file cannot be written.
+ * MiB at 500 tenants: README "Performance"). Calls are messages, run in the order they were made; if the thread dies,
+ * the exporter runs on without history (every later call fails, and says why), as it does when the file cannot be
+ * written.
  */
 export class StoreThread implements AsyncStore {
   readonly #worker: Worker;
