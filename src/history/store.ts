@@ -230,21 +230,19 @@ export class HistoryStore {
    * written is pages copied into SQLite's journal.
    */
   saveState(tenant: string, state: StoredTenantState): void {
-    const saved = mapOf(this.#saved, tenant);
+    const saved = this.#saved.get(tenant) ?? new Map<string, string>();
     const rows = new Map(Object.entries(state.positions).map(([collector, position]) => [collector, JSON.stringify(position)]));
     const counters = JSON.stringify(state.counters);
-    const changed = saved.get(COUNTERS_ROW) !== counters || [...rows].some(([collector, json]) => saved.get(collector) !== json)
-      || [...saved.keys()].some((key) => key !== COUNTERS_ROW && !rows.has(key));
-    if (!changed) return;
-    this.#inOneTransaction(() => {
-      if (saved.get(COUNTERS_ROW) !== counters) this.#db.run('INSERT OR REPLACE INTO counters VALUES (?, ?)', [tenant, counters]);
-      for (const collector of saved.keys()) {
-        if (collector !== COUNTERS_ROW && !rows.has(collector)) this.#db.run('DELETE FROM positions WHERE tenant = ? AND collector = ?', [tenant, collector]);
-      }
-      for (const [collector, json] of rows) {
-        if (saved.get(collector) !== json) this.#db.run('INSERT OR REPLACE INTO positions VALUES (?, ?, ?)', [tenant, collector, json]);
-      }
-    });
+    const writes: Array<[sql: string, params: SqlValue[]]> = [];
+    if (saved.get(COUNTERS_ROW) !== counters) writes.push(['INSERT OR REPLACE INTO counters VALUES (?, ?)', [tenant, counters]]);
+    for (const collector of saved.keys()) {
+      if (collector !== COUNTERS_ROW && !rows.has(collector)) writes.push(['DELETE FROM positions WHERE tenant = ? AND collector = ?', [tenant, collector]]);
+    }
+    for (const [collector, json] of rows) {
+      if (saved.get(collector) !== json) writes.push(['INSERT OR REPLACE INTO positions VALUES (?, ?, ?)', [tenant, collector, json]]);
+    }
+    if (writes.length === 0) return;
+    this.#inOneTransaction(() => writes.forEach(([sql, params]) => this.#db.run(sql, params)));
     this.#saved.set(tenant, new Map([[COUNTERS_ROW, counters], ...rows]));
     this.#dirty = true;
   }
