@@ -1,7 +1,7 @@
 import { statusSeverity } from '../graph/enums.js';
 import type { ServiceTransition, StoredIssue } from './store.js';
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 /** Windows of m365_service_availability_ratio, as the `window` label says them. */
 export const AVAILABILITY_WINDOWS = [{ label: '7d', ms: 7 * DAY_MS }, { label: '30d', ms: 30 * DAY_MS }] as const;

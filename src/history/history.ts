@@ -8,11 +8,10 @@ import type { Config } from '../config/load.js';
 import type { Logger } from '../logger.js';
 import { METRICS, STORAGE_HEALTHY, STORAGE_SIZE, STORAGE_WRITE_ERRORS, type MetricDefinition } from '../model/metrics.js';
 import type { SeriesGroup, Tenant, TenantState } from '../runtime/tenant.js';
-import type { DailyHistory } from './daily.js';
+import { DAY_MS, type DailyHistory } from './daily.js';
 import type { StoredTenantState } from './store.js';
 import { StoreThread, type AsyncStore, type StoreCalls } from './storeThread.js';
 
-const DAY_MS = 86_400_000;
 const COUNTERS_BY_NAME = new Map((Object.values(METRICS) as MetricDefinition[]).filter((m) => m.type === 'counter').map((m) => [m.name, m]));
 
 /** What the exposition and OTLP read of a tenant: its own groups plus availability, announced with them. */

@@ -1,9 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
-import { AVAILABILITY_WINDOWS, availability, dailyHistory } from './daily.js';
+import { AVAILABILITY_WINDOWS, availability, dailyHistory, DAY_MS } from './daily.js';
 import type { HistoryStore, IssueObservation, StoredTenantState } from './store.js';
-
-const DAY_MS = 86_400_000;
 
 /**
  * What the exporter asks of its history store, one function per call: the worker thread (./storeWorker.ts) answers
