@@ -125,7 +125,7 @@ async function startSimulatorProcess(tenants: number, dir: string): Promise<Simu
 }
 
 /**
- * The quiet time before each timed gzip request: a fifth of a round cut in equal parts, one before the exporter's
+ * The quiet time before each timed gzip request: a fifth of a round cut in parts, one before the exporter's
  * scrape and one before each baseline's serve of the same bytes, for the server and the measuring client alike.
  * Prometheus' scrape comes after a quiet interval; a server timed right after it was handed the bytes (by IPC, or a
  * call in the measuring process) answers from a process just woken, its caches warm with the very bytes (500 tenants'
