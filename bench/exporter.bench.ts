@@ -40,6 +40,7 @@ const GZIP_SAMPLES_PER_ROUND = 5;
 const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 0);
 const SOAK_TENANTS = Number(process.env.BENCH_SOAK_TENANTS ?? Math.max(...SIZES));
 const STATIC_SERVER = fileURLToPath(new URL('./staticServer.mjs', import.meta.url));
+const HEALTH_POLLER = fileURLToPath(new URL('./healthPoller.mjs', import.meta.url));
 /** The runtime image's allocator (Dockerfile): the bench runs the exporter as the image does. */
 const IMAGE_ENV = imageAllocatorEnv();
 const SIMULATOR_CLI = fileURLToPath(new URL('../dist-simulator/cli.js', import.meta.url));
@@ -148,25 +149,34 @@ function stats(values: number[]): { median: number; max: number } {
   return { median: round(sorted[Math.floor(sorted.length / 2)]!), max: round(sorted.at(-1)!) };
 }
 
+/** The health poller (./healthPoller.mjs), started with the first scrape it times. */
+let poller: { child: ChildProcess; next(): Promise<Record<string, unknown>> } | undefined;
+
+async function startPoller(): Promise<NonNullable<typeof poller>> {
+  const child = fork(HEALTH_POLLER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = () => new Promise<Record<string, unknown>>((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', () => reject(new Error('the health poller exited')));
+  }).finally(() => child.removeAllListeners('exit'));
+  await next();
+  return { child, next };
+}
+
 /**
- * Polls /-/healthy every 10 ms while `during` runs; the slowest answer is how long the server's event loop stalled.
- * Scrapes of the exporter and of the static baseline are both timed under this polling, so the ratio compares two
- * servers answering the same requests.
+ * Polls /-/healthy every 10 ms while `during` runs, from a process of its own (./healthPoller.mjs); the slowest answer
+ * is how long the server's event loop stalled. Scrapes of the exporter and of the static baseline are both timed under
+ * this polling, so the ratio compares two servers answering the same requests.
  */
 async function healthDuring<T>(serverUrl: string, during: () => Promise<T>): Promise<{ result: T; maxHealthyMs: number }> {
-  let running = true;
-  let maxHealthyMs = 0;
-  const poller = (async () => {
-    while (running) {
-      const { ms } = await get(`${serverUrl}/-/healthy`);
-      maxHealthyMs = Math.max(maxHealthyMs, ms);
-      await sleep(10);
-    }
-  })();
+  poller ??= await startPoller();
+  const { child, next } = poller;
+  child.send({ start: serverUrl });
+  await next();
   const result = await during();
-  running = false;
-  await poller;
-  return { result, maxHealthyMs };
+  child.send({ stop: true });
+  const { maxMs, error } = (await next()) as { maxMs: number; error?: string };
+  if (error) throw new Error(`polling ${serverUrl}/-/healthy failed: ${error}`);
+  return { result, maxHealthyMs: maxMs };
 }
 
 /** The exporter's value of an unlabelled sample, read from its text. */
@@ -190,6 +200,7 @@ afterAll(() => {
   writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, exporterEnv: IMAGE_ENV, results }, null, 2)}\n`);
   writeFileSync(join(RESULTS, 'latest.md'), markdownTable(results as BenchResult[]));
   agent.destroy();
+  poller?.child.kill();
 });
 
 type BenchResult = {
