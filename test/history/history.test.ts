@@ -1,22 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
 import { History } from '../../src/history/history.js';
 import { HistoryStore, type IssueObservation } from '../../src/history/store.js';
 import { storeCalls, type AsyncStore } from '../../src/history/storeThread.js';
 import { METRICS } from '../../src/model/metrics.js';
 import type { SeriesGroup, Tenant, TenantState } from '../../src/runtime/tenant.js';
+import { silentLogger, tempDirPerTest } from '../helpers/history.js';
 
-const logger = pino({ level: 'silent' });
-
-let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'm365-history-'));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const logger = silentLogger;
+const dirOf = tempDirPerTest('m365-history-');
 
 /** The store's calls in this thread: what the worker thread runs, without the thread (see storeThread.test.ts). */
 function inThisThread(store: HistoryStore): AsyncStore {
@@ -46,7 +39,7 @@ function refreshingTenant(name: string): Tenant & { refreshed(): void } {
 describe('history flushes', () => {
   it('writes the file at most once per flushInterval while refreshes land during each flush', async () => {
     const writes: number[] = [];
-    const store = await HistoryStore.open({ path: join(dir, 'h.db'), retentionMs: 90 * 86_400_000, logger, onHealth: (_ok, { bytes }) => bytes !== undefined && writes.push(Date.now()) });
+    const store = await HistoryStore.open({ path: join(dirOf(), 'h.db'), retentionMs: 90 * 86_400_000, logger, onHealth: (_ok, { bytes }) => bytes !== undefined && writes.push(Date.now()) });
     const history = new History(inThisThread(store), { logger, flushIntervalMs: 300, retentionMs: 90 * 86_400_000 });
     const tenants = [refreshingTenant('a'), refreshingTenant('b')];
     for (const tenant of tenants) await history.attach(tenant);

@@ -1,32 +1,18 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import initSqlJs from 'sql.js';
-import { HistoryStore, PAGE_SIZE, SCHEMA_VERSION, type IssueObservation } from '../../src/history/store.js';
+import { HistoryStore, PAGE_SIZE, SCHEMA_VERSION } from '../../src/history/store.js';
+import { DAY, T0, observedIssue, silentLogger, tempDirPerTest } from '../helpers/history.js';
 
-const DAY = 86_400_000;
-const T0 = Date.parse('2025-06-01T00:00:00Z');
-const logger = pino({ level: 'silent' });
-
-let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'm365-store-'));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-function issue(id: string, over: Partial<IssueObservation> = {}): IssueObservation {
-  return {
-    id, serviceId: 'Exchange', serviceName: 'Exchange Online', classification: 'incident', status: 'investigating', origin: 'microsoft',
-    featureGroup: 'E-Mail and calendar access', feature: 'E-Mail timely delivery', title: `Users can't send mail (${id})`, isResolved: false,
-    start: T0, end: null, lastModified: T0, ...over,
-  };
-}
+const logger = silentLogger;
+const dirOf = tempDirPerTest('m365-store-');
+const issue = observedIssue;
 
 describe('history store', () => {
   it('keeps issues with their transitions, service transitions, counters and positions across a reopen of the file', async () => {
-    const path = join(dir, 'sub', 'h.db');
+    const path = join(dirOf(), 'sub', 'h.db');
     const health: boolean[] = [];
     const store = await HistoryStore.open({ path, retentionMs: 90 * DAY, logger, now: () => T0 + 10, onHealth: (ok) => health.push(ok) });
     store.recordServiceStatuses('t', [{ id: 'Exchange', status: 'serviceOperational' }], T0);
@@ -60,7 +46,7 @@ describe('history store', () => {
     const store = await HistoryStore.open({ retentionMs: 90 * DAY, logger });
     expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(1);
     store.close();
-    const path = join(dir, 'v.db');
+    const path = join(dirOf(), 'v.db');
     const written = await HistoryStore.open({ path, retentionMs: 90 * DAY, logger });
     written.recordServiceStatuses('t', [{ id: 'A', status: 'serviceOperational' }]);
     await written.flush();
@@ -69,7 +55,7 @@ describe('history store', () => {
   });
 
   it('moves a corrupt file aside, reports it, and starts empty', async () => {
-    const path = join(dir, 'bad.db');
+    const path = join(dirOf(), 'bad.db');
     writeFileSync(path, 'this is not a database'.repeat(100));
     const health: boolean[] = [];
     const lines: string[] = [];
@@ -84,7 +70,7 @@ describe('history store', () => {
   });
 
   it('reports a write that fails and keeps the data for the next one', async () => {
-    const locked = join(dir, 'locked');
+    const locked = join(dirOf(), 'locked');
     const path = join(locked, 'h.db');
     const events: Array<{ ok: boolean; writeFailed?: boolean }> = [];
     const store = await HistoryStore.open({ path, retentionMs: 90 * DAY, logger, onHealth: (ok, e) => events.push({ ok, writeFailed: e.writeFailed }) });
@@ -116,7 +102,7 @@ describe('history store', () => {
 
   it('prunes at the first write and then at most hourly, not at every write (a scan of every issue at fleet size)', async () => {
     let now = T0 + 40 * DAY;
-    const store = await HistoryStore.open({ path: join(dir, 'h.db'), retentionMs: 30 * DAY, logger, now: () => now });
+    const store = await HistoryStore.open({ path: join(dirOf(), 'h.db'), retentionMs: 30 * DAY, logger, now: () => now });
     const ended = (id: string) => issue(id, { isResolved: true, end: T0 + DAY, status: 'serviceRestored' });
     store.recordIssues('t', [ended('FIRST')], now);
     await store.flush();
@@ -132,7 +118,7 @@ describe('history store', () => {
   });
 
   it('writes a tenant\'s state only when it changed, and drops a position no longer saved', async () => {
-    const path = join(dir, 'h.db');
+    const path = join(dirOf(), 'h.db');
     const written: number[] = [];
     const store = await HistoryStore.open({ path, retentionMs: 90 * DAY, logger, onHealth: (_ok, { bytes }) => bytes !== undefined && written.push(bytes) });
     const counters = [{ metric: 'm365_exporter_graph_requests_total', labels: { endpoint: 'issues', code: '200' }, value: 3 }];
@@ -153,7 +139,7 @@ describe('history store', () => {
 
   it(`writes pages of ${PAGE_SIZE} bytes, and converts a file of 4 KiB pages (earlier releases) at its first write`, async () => {
     const pageSizeOf = (file: string) => readFileSync(file).readUInt16BE(16); // https://www.sqlite.org/fileformat.html#the_database_header
-    const path = join(dir, 'h.db');
+    const path = join(dirOf(), 'h.db');
     const store = await HistoryStore.open({ path, retentionMs: 90 * DAY, logger, now: () => T0 + 10 });
     store.recordServiceStatuses('t', [{ id: 'A', status: 'serviceOperational' }], T0);
     await store.flush();
@@ -179,7 +165,7 @@ describe('history store size', () => {
     const TENANTS = 50;
     const SERVICES = 40;
     let now = T0;
-    const path = join(dir, 'size.db');
+    const path = join(dirOf(), 'size.db');
     const store = await HistoryStore.open({ path, retentionMs: 90 * DAY, logger, now: () => now });
     // Per tenant and day: 3 issues (2 incidents, 1 advisory), each seen investigating, degraded, restored; the service
     // status following them; counters and positions as a tenant with serviceActivity saves them.
