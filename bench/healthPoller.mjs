@@ -1,8 +1,9 @@
 /**
  * The bench's health poller, in a process of its own: GETs /-/healthy every 10 ms from `start` to `stop` and reports
  * the slowest answer. Polled from the measuring process, the answers also waited for that process (its garbage
- * collections with texts of up to 140 MiB, the scrape bodies it was receiving): a scratch run at 1000 tenants saw
- * answers of 146–160 ms right after its own scrapes while a timer inside the exporter was never late by 40 ms.
+ * collections with texts of up to 140 MiB, the scrape bodies it was receiving): a scratch client at 1000 tenants saw
+ * answers of 146–160 ms a second after its own scrapes began, at moments when a timer inside the exporter was never
+ * 40 ms late.
  */
 import { Agent, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
