@@ -345,7 +345,12 @@ export class HistoryStore {
       // A VACUUM's rollback journal holds every page of the database: in SQLite's memory, that much more WebAssembly
       // memory, which never shrinks (a 40 MB store's VACUUM needed 56 MiB of SQLite's memory, 18 with a journal file).
       // A journal file in Emscripten's file system is JavaScript memory, collected once deleted.
-      this.#db.exec('PRAGMA journal_mode = DELETE; VACUUM; PRAGMA journal_mode = MEMORY');
+      this.#db.exec('PRAGMA journal_mode = DELETE');
+      try {
+        this.#db.exec('VACUUM');
+      } finally {
+        this.#db.exec('PRAGMA journal_mode = MEMORY');
+      }
       this.#lastVacuum = this.#now();
     }
     this.#dirty = false;
