@@ -260,10 +260,11 @@ export class ExpositionStore {
    * exporter-wide families. The buffers are taken at once, so a rendering swapped in during the write cannot mix two
    * renderings of a family.
    *
-   * A fleet's gzip scrape (what Prometheus asks for) starts with the stored stream and reads the process afterwards:
-   * prom-client's collectors take 1–3 ms (memory usage, /proc/self/fd and /proc/self/status, the event-loop
-   * histogram), 40% of a 500-tenant scrape when read before the first byte, and nothing when read while the
-   * socket sends the megabytes before them. Go's promhttp sends its bodies chunked too.
+   * A fleet's gzip scrape (what Prometheus asks for) starts with the stored stream and reads the process afterwards,
+   * while the socket sends the megabytes before them: prom-client's collectors take 1–3 ms (memory usage,
+   * /proc/self/fd and /proc/self/status, the event-loop histogram). At 500 tenants, scrapes alternating both orders
+   * in one exporter finished sooner this way in 36 of 50 pairs (README, Performance). The body goes chunked, as Go's
+   * promhttp sends its own.
    */
   async body(request: ScrapeRequest): Promise<ScrapeBody> {
     if (request.tenant !== undefined) return this.#answer(this.#probe(request.tenant, request.format), request);
