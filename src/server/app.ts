@@ -206,19 +206,14 @@ async function serve(req: IncomingMessage, res: ServerResponse, exposition: Expo
     'Content-Type': CONTENT_TYPES[format],
     Vary: 'Accept, Accept-Encoding',
     ...(gzip && { 'Content-Encoding': 'gzip' }),
-    // Without a length (a fleet's gzip body), HTTP/1.1 sends the body chunked.
-    ...('length' in body && { 'Content-Length': body.length }),
+    'Content-Length': body.length,
   });
   if (req.method === 'HEAD') res.end();
   // Backpressure from the socket; a scraper that goes away stops the inflation, and a failure cuts the response short
   // of its Content-Length, so the scraper cannot take it for complete.
   else if ('stream' in body) pipeline(body.stream, res, (error) => error && res.destroy(error));
-  else if (!('rest' in body)) writeAll(res, body.buffers, true);
-  else {
-    writeAll(res, body.buffers, false);
-    // A failure here leaves the chunked body without its last chunk: the scraper sees a truncated response.
-    await body.rest().then((rest) => writeAll(res, rest, true), (error: Error) => res.destroy(error));
-  }
+  else if (body.buffers.length === 1) res.end(body.buffers[0]);
+  else writeAll(res, body.buffers);
 }
 
 /**
@@ -226,15 +221,11 @@ async function serve(req: IncomingMessage, res: ServerResponse, exposition: Expo
  * waiting for 'drain' between them would save nothing and leave the rest of the body waiting behind whatever else
  * the event loop runs (refreshes, renders); libuv writes what the socket takes at once and the rest as it drains.
  */
-function writeAll(res: ServerResponse, parts: Buffer[], end: boolean): void {
-  if (parts.length === 1 && end) {
-    res.end(parts[0]);
-    return;
-  }
+function writeAll(res: ServerResponse, parts: Buffer[]): void {
   res.cork();
   for (const part of parts) res.write(part);
   res.uncork();
-  if (end) res.end();
+  res.end();
 }
 
 /** Media ranges of an Accept-like header with their q values (RFC 9110 §12.5.1). */
