@@ -53,12 +53,14 @@ const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 function get(url: string, headers: Record<string, string> = {}): Promise<{ ms: number; body: Buffer; status: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
+    // A failure names the request: a reset seen once at 1000 tenants said only "read ECONNRESET".
+    const failed = (error: Error) => reject(new Error(`GET ${url} (${JSON.stringify(headers)}) after ${Math.round(performance.now() - started)} ms: ${error.message}`, { cause: error }));
     request(url, { agent, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ ms: performance.now() - started, body: Buffer.concat(chunks), status: res.statusCode! }));
-      res.on('error', reject);
-    }).on('error', reject).end();
+      res.on('error', failed);
+    }).on('error', failed).end();
   });
 }
 

@@ -24,6 +24,10 @@ export function createStaticServer() {
     });
     res.end(body);
   });
+  // Connections kept as long as the exporter keeps them (src/server/listen.ts, IDLE_CONNECTION_MS): with Node.js's 5 s,
+  // a request sent after the measuring process was busy longer than that (gzipping 1000 tenants' 140 MiB of text)
+  // went out on a connection the server had closed meanwhile, and failed with ECONNRESET.
+  server.keepAliveTimeout = 310_000;
   return { server, serve: (text, gzip) => void (current = { text, gzip }) };
 }
 
