@@ -14,7 +14,7 @@ RUN npm run build
 
 # Production dependencies only.
 FROM build AS prod-deps
-RUN npm prune --omit=dev
+RUN npm prune --omit=dev && mkdir -p /state/data
 
 # The simulated tenant (simulator/, its own build into dist-simulator/): a test double, never in the runtime image.
 FROM build AS build-simulator
@@ -56,6 +56,11 @@ WORKDIR /app
 COPY --from=prod-deps /app/package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The history store's default file (storage.path: data/m365-exporter.db, from the working directory), writable by
+# the user it runs as: the image has no shell to make it. Copied as an entry of /state/, so --chown applies to the
+# directory itself, not only to what it holds. Mount a volume here to keep the history across containers
+# (docker-compose.yml does; the Kubernetes pods mount one, their root filesystem being read-only).
+COPY --from=prod-deps --chown=65532:65532 /state/ ./
 USER nonroot
 EXPOSE 9877
 # Plain HTTP on the default port; with --web.config.file (TLS, basic auth) override or disable it (Kubernetes uses its own probes).

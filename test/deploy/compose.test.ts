@@ -171,6 +171,24 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/^ENV LD_PRELOAD=\/usr\/local\/lib\/libjemalloc\.so\.2$/m);
   });
 
+  it('gives the history store a directory its user can write, and compose a volume there', () => {
+    // storage.path's default is relative to the working directory; /app is root's, and distroless has no shell.
+    const runtime = stages.at(-1)!;
+    const workdir = [...runtime.matchAll(/^WORKDIR (\S+)$/gm)].at(-1)![1]!;
+    const defaultPath = /path: z\.string\([^)]*\)\.min\(1, [^)]*\)\.default\('([^']+)'\)/.exec(read('src/config/schema.ts'))![1]!;
+    expect(defaultPath).toBe('data/m365-exporter.db');
+    const dataDir = `${workdir}/${defaultPath.split('/')[0]}`;
+    expect(dataDir).toBe(`${workdir}/data`);
+    expect(runtime).toMatch(/^WORKDIR \/app$/m);
+    expect(runtime).toContain('COPY --from=prod-deps --chown=65532:65532 /state/ ./');
+    expect(stages.find((s) => / AS prod-deps$/m.test(s))!).toMatch(/mkdir -p \/state\/data$/m);
+    expect(runtime).toMatch(/^FROM \S+:nonroot AS runtime/m); // distroless's nonroot is uid 65532
+    const volume = mounts(services.exporter!).find((m) => m.container === dataDir);
+    expect(volume, `a volume at ${dataDir}`).toBeDefined();
+    expect(volume!.bind).toBe(false);
+    expect(Object.keys(compose.volumes ?? {})).toContain(volume!.host);
+  });
+
   it('keeps the simulator out of the runtime image: it runs from its own build, with the dev dependencies it needs', () => {
     const simulator = stages.find((s) => /^FROM \S+ AS simulator$/m.test(s))!;
     expect(simulator).toMatch(/ENTRYPOINT \["node", "dist-simulator\/cli.js"\]/);

@@ -25,6 +25,8 @@ import { waitFor } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KUBERNETES = join(ROOT, 'deploy/kubernetes');
+/** The runtime image's working directory (the Dockerfile's last WORKDIR). */
+const IMAGE_WORKDIR = [...readFileSync(join(ROOT, 'Dockerfile'), 'utf8').matchAll(/^WORKDIR (\S+)$/gm)].at(-1)![1]!;
 const CLI = join(ROOT, 'dist/cli.js');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -98,7 +100,7 @@ function flag(args: string[], name: string): string | true | undefined {
   return undefined;
 }
 const flagName = (arg: string) => arg.split('=')[0]!;
-const configOf = (objects: Obj[]) => parse(one(objects, 'ConfigMap').data!['config.yml']!) as { defaults?: Record<string, unknown>; tenants: Array<{ name: string; [key: string]: unknown }> };
+const configOf = (objects: Obj[]) => parse(one(objects, 'ConfigMap').data!['config.yml']!) as { defaults?: Record<string, unknown>; storage?: { enabled?: boolean; path?: string }; tenants: Array<{ name: string; [key: string]: unknown }> };
 /** Keys used anywhere in a config (defaults and tenants), to tell a pending one. */
 const keysOf = (config: ReturnType<typeof configOf>) => new Set([...Object.keys(config), ...Object.keys(config.defaults ?? {}), ...config.tenants.flatMap((t) => Object.keys(t))]);
 
@@ -113,8 +115,10 @@ const knownFlags = (() => {
  * volume it mounts (the Secret from the overlay's secret.example.yaml), and, with the workload identity label, what
  * the webhook injects. Paths in the config and arguments are moved under the root.
  */
-function podFilesystem(objects: Obj[], workload: Obj, overlay: string): { root: string; args: string[]; env: Record<string, string> } {
+function podFilesystem(objects: Obj[], workload: Obj, overlay: string): { root: string; workdir: string; args: string[]; env: Record<string, string> } {
   const root = mkdtempSync(join(tmpdir(), 'm365-pod-'));
+  // The image's working directory, where the default storage.path (data/m365-exporter.db) is resolved.
+  mkdirSync(join(root, IMAGE_WORKDIR), { recursive: true });
   const container = exporterContainer(workload);
   const volumes = workload.spec.template.spec.volumes as any[];
   const moves: string[] = [];
@@ -129,8 +133,10 @@ function podFilesystem(objects: Obj[], workload: Obj, overlay: string): { root: 
       const example = parse(readFileSync(join(KUBERNETES, 'overlays', overlay, 'secret.example.yaml'), 'utf8')) as Obj;
       expect(example.metadata.name, 'secret.example.yaml names the Secret the pod mounts').toBe(volume.secret.secretName);
       for (const [key, text] of Object.entries(example.stringData!)) files.push([join(mount.mountPath, key), text]);
+    } else if (volume.emptyDir) {
+      mkdirSync(join(root, mount.mountPath), { recursive: true });
     } else {
-      throw new Error(`volume ${mount.name}: neither ConfigMap nor Secret`);
+      throw new Error(`volume ${mount.name}: neither ConfigMap, Secret nor emptyDir`);
     }
   }
   const env: Record<string, string> = {};
@@ -154,7 +160,7 @@ function podFilesystem(objects: Obj[], workload: Obj, overlay: string): { root: 
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), move(text));
   }
-  return { root, args: (container.args as string[]).map(move), env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, move(v)])) };
+  return { root, workdir: join(root, IMAGE_WORKDIR), args: (container.args as string[]).map(move), env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, move(v)])) };
 }
 
 describe('deploy/kubernetes', () => {
@@ -189,6 +195,22 @@ describe.each(VARIANTS)('deploy/kubernetes: $name', (variant) => {
     objects = render(variant);
   });
 
+  it('keeps the history store in a volume the exporter can write, its root filesystem being read-only', () => {
+    const config = configOf(objects);
+    expect(config.storage?.enabled ?? true).toBe(true);
+    for (const workload of workloads(objects)) {
+      const container = exporterContainer(workload);
+      expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
+      const path = historyPath(config);
+      const mount = (container.volumeMounts as Array<{ name: string; mountPath: string; readOnly?: boolean }>).find((m) => path.startsWith(`${m.mountPath}/`));
+      expect(mount, `a volume mounted above ${path}`).toBeDefined();
+      expect(mount!.readOnly ?? false).toBe(false);
+      const volume = (workload.spec.template.spec.volumes as Array<{ name: string; emptyDir?: unknown; persistentVolumeClaim?: unknown }>).find((v) => v.name === mount!.name);
+      const claimed = (workload.spec.volumeClaimTemplates as Obj[] | undefined)?.some((claim) => claim.metadata.name === mount!.name);
+      expect(Boolean(volume?.emptyDir ?? volume?.persistentVolumeClaim ?? claimed), `${mount!.name}: an emptyDir or a claim`).toBe(true);
+    }
+  });
+
   it('renders objects that are each valid against the Kubernetes or Prometheus Operator schema', () => {
     const failures: string[] = [];
     for (const object of objects) {
@@ -216,13 +238,17 @@ describe.each(VARIANTS)('deploy/kubernetes: $name', (variant) => {
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
       expect(pod.securityContext.runAsUser).not.toBe(0);
       expect(pod.hostNetwork ?? false).toBe(false);
-      // Volume types the restricted Pod Security Standard allows, and only those the exporter reads.
-      for (const volume of pod.volumes) expect(Object.keys(volume).filter((key) => key !== 'name'), volume.name).toEqual([expect.stringMatching(/^(configMap|secret)$/)]);
+      // Volume types the restricted Pod Security Standard allows, and only those the exporter reads, or writes its
+      // history store to (emptyDir).
+      for (const volume of pod.volumes) expect(Object.keys(volume).filter((key) => key !== 'name'), volume.name).toEqual([expect.stringMatching(/^(configMap|secret|emptyDir)$/)]);
       for (const container of pod.containers) {
         expect(container.securityContext, container.name).toEqual({
           allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
         });
-        for (const mount of container.volumeMounts) expect(mount.readOnly, mount.name).toBe(true);
+        // Read-only, but for the history store's (see 'keeps the history store in a volume the exporter can write').
+        const writable = pod.volumes.filter((v: { emptyDir?: unknown }) => v.emptyDir).map((v: { name: string }) => v.name);
+        expect(writable).toEqual(['data']);
+        for (const mount of container.volumeMounts) expect(mount.readOnly ?? false, mount.name).toBe(!writable.includes(mount.name));
       }
     }
   });
@@ -364,7 +390,7 @@ describe('deploy/kubernetes: single-tenant', () => {
       url = `http://127.0.0.1:${port}`;
       const args = pod.args.map((arg) => (flagName(arg) === '--web.listen-address' ? `--web.listen-address=127.0.0.1:${port}` : arg));
       // Outbound calls go to a proxy that refuses: the test never reaches Microsoft with the placeholder ids.
-      exporter = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...pod.env, HTTPS_PROXY: 'http://127.0.0.1:9' }, stdio: 'ignore' });
+      exporter = spawn(process.execPath, [CLI, ...args], { cwd: pod.workdir, env: { PATH: process.env.PATH, ...pod.env, HTTPS_PROXY: 'http://127.0.0.1:9' }, stdio: 'ignore' });
       await waitFor('the exporter to answer', async () => (await fetch(`${url}/-/healthy`)).ok, 10_000, 100);
     });
 
@@ -390,8 +416,24 @@ describe('deploy/kubernetes: single-tenant', () => {
         }
       }
     });
+
+    it('writes the history store into the data volume when it stops', async () => {
+      const container = exporterContainer(one(rendered, 'Deployment'));
+      const storage = historyPath(configOf(rendered));
+      const mount = container.volumeMounts.find((m: { mountPath: string }) => storage.startsWith(`${m.mountPath}/`));
+      const exited = new Promise((resolve) => exporter!.once('exit', resolve));
+      exporter!.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(readdirSync(join(pod.root, mount.mountPath))).toContain(storage.slice(mount.mountPath.length + 1));
+    });
   });
 });
+
+/** Where the exporter keeps its history in the pod: storage.path, relative to the image's working directory. */
+function historyPath(config: { storage?: { enabled?: boolean; path?: string } }): string {
+  const path = config.storage?.path ?? 'data/m365-exporter.db';
+  return path.startsWith('/') ? path : `${IMAGE_WORKDIR}/${path}`;
+}
 
 describe('deploy/kubernetes: msp-sharded and msp-sharded-ha', () => {
   it('runs one pod per shard, the shard from the pod ordinal, and signs in with workload identity', () => {

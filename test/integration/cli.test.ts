@@ -156,6 +156,8 @@ describe('Prometheus-style flags', () => {
 
   it('logs logfmt by default, and ends 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [CLI, '--web.listen-address', '127.0.0.1:0'], {
+      // In a directory of the test's: the history store is written under the working directory at SIGTERM.
+      cwd: dir,
       // Nothing answers there: the refreshes fail, which does not matter here. The secret is long, as real ones are
       // (a one-letter secret would be scrubbed from every word that contains the letter).
       env: { PATH: process.env.PATH!, ...ENV, M365_CLIENT_SECRET: 'a-realistic-client-secret-value', M365_AUTHORITY_HOST: 'https://127.0.0.1:9', M365_GRAPH_ENDPOINT: 'https://127.0.0.1:9' },
