@@ -314,7 +314,7 @@ describe('exporter at fleet scale (realistic tenants)', () => {
           // once is reported beside it (size, and the static serve of it in a process of its own).
           const staticGzip = gzipSync(plain.body);
           sizes = { textBytes: plain.body.length, gzipBytes: exporterGzip.length, staticGzipBytes: staticGzip.length, samples: plainText.split('\n').filter((l) => l && !l.startsWith('#')).length };
-          // Only the stream's start is inflated (the first family's header): the whole is 140 MiB at 1000
+          // Only the stream's start is inflated (the process metrics, stored uncompressed): the whole is 140 MiB at 1000
           // tenants, which would load the measuring process before the static serves.
           const gzipStart = gunzipSync(exporterGzip.subarray(0, 1024), { finishFlush: constants.Z_SYNC_FLUSH });
           if (!gzipStart.subarray(0, 64).equals(plain.body.subarray(0, 64))) throw new Error('the gzip and text scrapes differ in their first bytes');
