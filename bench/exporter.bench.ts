@@ -27,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { imageAllocatorEnv } from '../test/helpers/allocator.js';
+import { imageRuntimeEnv } from '../test/helpers/imageEnv.js';
 import { startExporter, type ExporterProcess } from '../test/helpers/exporterProcess.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { createStaticServer } from './staticServer.mjs';
@@ -42,7 +42,7 @@ const SOAK_TENANTS = Number(process.env.BENCH_SOAK_TENANTS ?? Math.max(...SIZES)
 const STATIC_SERVER = fileURLToPath(new URL('./staticServer.mjs', import.meta.url));
 const HEALTH_POLLER = fileURLToPath(new URL('./healthPoller.mjs', import.meta.url));
 /** The runtime image's allocator (Dockerfile): the bench runs the exporter as the image does. */
-const IMAGE_ENV = imageAllocatorEnv();
+const IMAGE_ENV = imageRuntimeEnv();
 const SIMULATOR_CLI = fileURLToPath(new URL('../dist-simulator/cli.js', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const OPENMETRICS_ACCEPT = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';

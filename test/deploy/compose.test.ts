@@ -164,12 +164,16 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/^HEALTHCHECK .* CMD \["\/nodejs\/bin\/node", "-e", /m);
     expect(runtime).not.toMatch(/^RUN /m);
     // jemalloc, from Debian 13's package (the runtime's release), preloaded; the bench and the integration tests run the
-    // exporter with it (test/helpers/allocator.ts reads it from here).
+    // exporter with it (test/helpers/imageEnv.ts reads it from here).
     const allocator = stages.find((s) => / AS allocator$/m.test(s))!;
     expect(allocator).toMatch(/^FROM debian:13-slim AS allocator$/m);
     expect(allocator).toMatch(/apt-get install -y --no-install-recommends libjemalloc2/);
     expect(runtime).toMatch(/^COPY --from=allocator \/libjemalloc\.so\.2 \/usr\/local\/lib\/libjemalloc\.so\.2$/m);
     expect(runtime).toMatch(/^ENV LD_PRELOAD=\/usr\/local\/lib\/libjemalloc\.so\.2$/m);
+    // One V8 helper thread (README "Performance"), in NODE_OPTIONS so that a host with cores to spare can change it;
+    // compose leaves it as it is.
+    expect(runtime).toMatch(/^ENV NODE_OPTIONS=--v8-pool-size=1$/m);
+    expect(JSON.stringify(services.exporter)).not.toContain('NODE_OPTIONS');
   });
 
   it('gives the history store a directory its user can write, and compose a volume there', () => {

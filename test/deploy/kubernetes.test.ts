@@ -19,7 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { MONITORING } from '../../alerts/src/config.js';
 import { PROMETHEUS_RULE_FILE, renderPrometheusRule } from '../../deploy/kubernetes/src/render.js';
-import { maxOldSpaceMiB, podResources } from '../../deploy/kubernetes/src/sizing.js';
+import { nodeOptions, podResources } from '../../deploy/kubernetes/src/sizing.js';
+import { imageRuntimeEnv } from '../helpers/imageEnv.js';
 import { configSchema } from '../../src/config/schema.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
@@ -325,7 +326,10 @@ describe.each(VARIANTS)('deploy/kubernetes: $name', (variant) => {
     for (const workload of workloads(objects)) {
       const container = exporterContainer(workload);
       expect(container.resources, workload.metadata.name).toEqual(podResources(variant.tenantsPerPod));
-      expect(container.env, workload.metadata.name).toContainEqual({ name: 'NODE_OPTIONS', value: `--max-old-space-size=${maxOldSpaceMiB(variant.tenantsPerPod)}` });
+      expect(container.env, workload.metadata.name).toContainEqual({ name: 'NODE_OPTIONS', value: nodeOptions(variant.tenantsPerPod) });
+      // The pod's NODE_OPTIONS replaces the image's: every flag the image sets is still there.
+      const podFlags = nodeOptions(variant.tenantsPerPod).split(' ');
+      for (const flag of imageRuntimeEnv().NODE_OPTIONS!.split(' ')) expect(podFlags, workload.metadata.name).toContain(flag);
     }
   });
 

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, METRICS, OTLP_EXPORTS } from '../../src/model/metrics.js';
 import type { Simulator } from '../../simulator/index.js';
-import { imageAllocatorEnv } from '../helpers/allocator.js';
+import { imageRuntimeEnv } from '../helpers/imageEnv.js';
 import { startPrometheus } from '../helpers/binaries.js';
 import { familyNames, parseExposition, select, value, type ParsedSample } from '../helpers/exposition.js';
 import { tenantConfig, type ExporterProcess } from '../helpers/exporterProcess.js';
@@ -27,7 +27,7 @@ let stack: Stack;
 let sim: Simulator;
 let exporter: ExporterProcess;
 /** The exporter runs as the runtime image runs it: with jemalloc preloaded (Dockerfile). */
-const IMAGE_ALLOCATOR = imageAllocatorEnv();
+const IMAGE_ENV = imageRuntimeEnv();
 
 const samples = () => exporter.samples();
 const contoso = (labels: Record<string, string> = {}) => ({ tenant: 'contoso', ...labels });
@@ -58,7 +58,7 @@ beforeAll(async () => {
         tenantConfig('certified', sim, CERTIFIED, { clientCertificateFile: writeTemp('app.pem', `${certificate.cert}\n${certificate.private}`) }),
       ],
     }),
-    env: IMAGE_ALLOCATOR,
+    env: IMAGE_ENV,
   });
   ({ sim, exporter } = stack);
 });
@@ -75,10 +75,11 @@ describe('exporter against the simulated tenant', () => {
     expect(select(all, 'm365_service_operational', { tenant: 'contoso' }).length).toBe(sim.tenant(CONTOSO.tenantId).services.length);
   });
 
-  it('runs on the runtime image\'s allocator, jemalloc, mapped into the process', () => {
-    const preload = IMAGE_ALLOCATOR.LD_PRELOAD!;
+  it('runs as the runtime image runs it: jemalloc mapped into the process, one V8 helper thread', () => {
+    const preload = IMAGE_ENV.LD_PRELOAD!;
     expect(preload).toMatch(/libjemalloc\.so\.2$/);
     expect(readFileSync(`/proc/${exporter.process.pid}/maps`, 'utf8')).toContain(preload);
+    expect(readFileSync(`/proc/${exporter.process.pid}/environ`, 'utf8').split('\0')).toContain('NODE_OPTIONS=--v8-pool-size=1');
   });
 
   it('passes promtool check metrics', async () => {

@@ -6,13 +6,18 @@ const DOCKERFILE = fileURLToPath(new URL('../../Dockerfile', import.meta.url));
 /** Where Debian (and most distributions) put shared libraries, per architecture. */
 const LIBRARY_DIRS = [`/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`, '/usr/lib64', '/usr/lib', '/usr/local/lib'];
 
+/** The runtime stage of the Dockerfile: the last one. */
+export function runtimeStage(): string {
+  return readFileSync(DOCKERFILE, 'utf8').split(/^(?=FROM )/m).at(-1)!;
+}
+
 /**
- * The runtime image's allocator settings (the Dockerfile's `ENV LD_PRELOAD` of jemalloc, and any `MALLOC_*`), with the
- * library found on this machine, so tests and the bench run the exporter as the image runs it.
+ * The runtime image's process settings: its allocator (`ENV LD_PRELOAD` of jemalloc, and any `MALLOC_*`), with the
+ * library found on this machine, and its `NODE_OPTIONS` (V8's helper threads), so tests and the bench run the exporter
+ * as the image runs it.
  */
-export function imageAllocatorEnv(): Record<string, string> {
-  const dockerfile = readFileSync(DOCKERFILE, 'utf8');
-  const env = Object.fromEntries([...dockerfile.matchAll(/^ENV (LD_PRELOAD|MALLOC_\w+)=(\S+)$/gm)].map((match) => [match[1]!, match[2]!]));
+export function imageRuntimeEnv(): Record<string, string> {
+  const env = Object.fromEntries([...runtimeStage().matchAll(/^ENV (LD_PRELOAD|MALLOC_\w+|NODE_OPTIONS)=(\S+)$/gm)].map((match) => [match[1]!, match[2]!]));
   if (env.LD_PRELOAD) {
     const library = basename(env.LD_PRELOAD);
     const found = LIBRARY_DIRS.map((dir) => join(dir, library)).find((path) => existsSync(path));
