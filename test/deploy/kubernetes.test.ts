@@ -117,6 +117,11 @@ const knownFlags = (() => {
  * volume it mounts (the Secret from the overlay's secret.example.yaml), and, with the workload identity label, what
  * the webhook injects. Paths in the config and arguments are moved under the root.
  */
+/** A StatefulSet's claim template of that name (each pod gets its own volume of it). */
+function claimOf(workload: Obj, name: string): Obj | undefined {
+  return (workload.spec.volumeClaimTemplates as Obj[] | undefined)?.find((claim) => claim.metadata.name === name);
+}
+
 function podFilesystem(objects: Obj[], workload: Obj, overlay: string): { root: string; workdir: string; args: string[]; env: Record<string, string> } {
   const root = mkdtempSync(join(tmpdir(), 'm365-pod-'));
   // The image's working directory, where the default storage.path (data/m365-exporter.db) is resolved.
@@ -126,7 +131,7 @@ function podFilesystem(objects: Obj[], workload: Obj, overlay: string): { root: 
   const moves: string[] = [];
   const files: Array<[string, string]> = [];
   for (const mount of container.volumeMounts as Array<{ name: string; mountPath: string }>) {
-    const volume = volumes.find((v) => v.name === mount.name);
+    const volume = volumes.find((v) => v.name === mount.name) ?? { claim: claimOf(workload, mount.name) };
     moves.push(mount.mountPath);
     if (volume.configMap) {
       const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name)!;
@@ -135,10 +140,10 @@ function podFilesystem(objects: Obj[], workload: Obj, overlay: string): { root: 
       const example = parse(readFileSync(join(KUBERNETES, 'overlays', overlay, 'secret.example.yaml'), 'utf8')) as Obj;
       expect(example.metadata.name, 'secret.example.yaml names the Secret the pod mounts').toBe(volume.secret.secretName);
       for (const [key, text] of Object.entries(example.stringData!)) files.push([join(mount.mountPath, key), text]);
-    } else if (volume.emptyDir) {
+    } else if (volume.emptyDir || volume.claim) {
       mkdirSync(join(root, mount.mountPath), { recursive: true });
     } else {
-      throw new Error(`volume ${mount.name}: neither ConfigMap, Secret nor emptyDir`);
+      throw new Error(`volume ${mount.name}: neither ConfigMap, Secret, emptyDir nor a StatefulSet's claim`);
     }
   }
   const env: Record<string, string> = {};
@@ -206,9 +211,15 @@ describe.each(VARIANTS)('deploy/kubernetes: $name', (variant) => {
       const mount = (container.volumeMounts as Array<{ name: string; mountPath: string; readOnly?: boolean }>).find((m) => path.startsWith(`${m.mountPath}/`));
       expect(mount, `a volume mounted above ${path}`).toBeDefined();
       expect(mount!.readOnly ?? false).toBe(false);
-      const volume = (workload.spec.template.spec.volumes as Array<{ name: string; emptyDir?: unknown; persistentVolumeClaim?: unknown }>).find((v) => v.name === mount!.name);
-      const claimed = (workload.spec.volumeClaimTemplates as Obj[] | undefined)?.some((claim) => claim.metadata.name === mount!.name);
-      expect(Boolean(volume?.emptyDir ?? volume?.persistentVolumeClaim ?? claimed), `${mount!.name}: an emptyDir or a claim`).toBe(true);
+      const volume = (workload.spec.template.spec.volumes as Array<{ name: string; emptyDir?: unknown }>).find((v) => v.name === mount!.name);
+      const claim = claimOf(workload, mount!.name);
+      if (workload.kind === 'StatefulSet') {
+        // A shard's history outlives its pod: a volume of each pod's own, which the template does not shadow.
+        expect(volume, `${workload.metadata.name}: ${mount!.name} is the claim's, not a volume of the template`).toBeUndefined();
+        expect(claim?.spec, `${workload.metadata.name}: a claim template for ${mount!.name}`).toMatchObject({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: expect.any(String) } } });
+      } else {
+        expect(volume?.emptyDir, `${workload.metadata.name}: ${mount!.name} an emptyDir`).toBeDefined();
+      }
     }
   });
 
@@ -242,8 +253,10 @@ describe.each(VARIANTS)('deploy/kubernetes: $name', (variant) => {
       // Volume types the restricted Pod Security Standard allows, and only those the exporter reads, or writes its
       // history store to (emptyDir).
       for (const volume of pod.volumes) expect(Object.keys(volume).filter((key) => key !== 'name'), volume.name).toEqual([expect.stringMatching(/^(configMap|secret|emptyDir)$/)]);
-      // Read-only, but for the history store's (see 'keeps the history store in a volume the exporter can write').
-      const writable = pod.volumes.filter((v: { emptyDir?: unknown }) => v.emptyDir).map((v: { name: string }) => v.name);
+      // Read-only, but for the history store's (see 'keeps the history store in a volume the exporter can write'):
+      // an emptyDir, or a StatefulSet's claim.
+      const writable = [...pod.volumes.filter((v: { emptyDir?: unknown }) => v.emptyDir), ...(workload.spec.volumeClaimTemplates ?? []).map((c: Obj) => c.metadata)]
+        .map((v: { name: string }) => v.name);
       expect(writable).toEqual(['data']);
       for (const container of pod.containers) {
         expect(container.securityContext, container.name).toEqual({
