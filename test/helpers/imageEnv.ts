@@ -7,7 +7,7 @@ const DOCKERFILE = fileURLToPath(new URL('../../Dockerfile', import.meta.url));
 const LIBRARY_DIRS = [`/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`, '/usr/lib64', '/usr/lib', '/usr/local/lib'];
 
 /** The runtime stage of the Dockerfile: the last one. */
-export function runtimeStage(): string {
+function runtimeStage(): string {
   return readFileSync(DOCKERFILE, 'utf8').split(/^(?=FROM )/m).at(-1)!;
 }
 
