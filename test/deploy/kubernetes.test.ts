@@ -20,8 +20,8 @@ import { parse, parseAllDocuments } from 'yaml';
 import { MONITORING } from '../../alerts/src/config.js';
 import { PROMETHEUS_RULE_FILE, renderPrometheusRule } from '../../deploy/kubernetes/src/render.js';
 import { nodeOptions, podResources } from '../../deploy/kubernetes/src/sizing.js';
-import { imageRuntimeEnv } from '../helpers/imageEnv.js';
 import { configSchema } from '../../src/config/schema.js';
+import { imageRuntimeEnv } from '../helpers/imageEnv.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -112,16 +112,16 @@ const knownFlags = (() => {
   return new Set([...help.matchAll(/(?:^\s+(?:-\w, )?|alias )(--[\w.-]+)/gm)].map((m) => m[1]!));
 })();
 
-/**
- * The files and environment the exporter container would see, under a temporary root: every ConfigMap and Secret
- * volume it mounts (the Secret from the overlay's secret.example.yaml), and, with the workload identity label, what
- * the webhook injects. Paths in the config and arguments are moved under the root.
- */
 /** A StatefulSet's claim template of that name (each pod gets its own volume of it). */
 function claimOf(workload: Obj, name: string): Obj | undefined {
   return (workload.spec.volumeClaimTemplates as Obj[] | undefined)?.find((claim) => claim.metadata.name === name);
 }
 
+/**
+ * The files and environment the exporter container would see, under a temporary root: every ConfigMap and Secret
+ * volume it mounts (the Secret from the overlay's secret.example.yaml), and, with the workload identity label, what
+ * the webhook injects. Paths in the config and arguments are moved under the root.
+ */
 function podFilesystem(objects: Obj[], workload: Obj, overlay: string): { root: string; workdir: string; args: string[]; env: Record<string, string> } {
   const root = mkdtempSync(join(tmpdir(), 'm365-pod-'));
   // The image's working directory, where the default storage.path (data/m365-exporter.db) is resolved.
