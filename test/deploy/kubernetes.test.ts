@@ -21,7 +21,7 @@ import { MONITORING } from '../../alerts/src/config.js';
 import { PROMETHEUS_RULE_FILE, renderPrometheusRule } from '../../deploy/kubernetes/src/render.js';
 import { nodeOptions, podResources } from '../../deploy/kubernetes/src/sizing.js';
 import { configSchema } from '../../src/config/schema.js';
-import { imageRuntimeEnv } from '../helpers/imageEnv.js';
+import { dockerfileRuntimeEnv } from '../helpers/imageEnv.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -342,7 +342,7 @@ describe.each(VARIANTS)('deploy/kubernetes: $name', (variant) => {
       expect(container.env, workload.metadata.name).toContainEqual({ name: 'NODE_OPTIONS', value: nodeOptions(variant.tenantsPerPod) });
       // The pod's NODE_OPTIONS replaces the image's: every flag the image sets is still there.
       const podFlags = nodeOptions(variant.tenantsPerPod).split(' ');
-      for (const flag of imageRuntimeEnv().NODE_OPTIONS!.split(' ')) expect(podFlags, workload.metadata.name).toContain(flag);
+      for (const flag of dockerfileRuntimeEnv().NODE_OPTIONS!.split(' ')) expect(podFlags, workload.metadata.name).toContain(flag);
     }
   });
 

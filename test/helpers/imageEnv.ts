@@ -11,13 +11,17 @@ function runtimeStage(): string {
   return readFileSync(DOCKERFILE, 'utf8').split(/^(?=FROM )/m).at(-1)!;
 }
 
+/** The runtime image's process settings as the Dockerfile writes them: allocator (`LD_PRELOAD`, `MALLOC_*`), `NODE_OPTIONS`. */
+export function dockerfileRuntimeEnv(): Record<string, string> {
+  return Object.fromEntries([...runtimeStage().matchAll(/^ENV (LD_PRELOAD|MALLOC_\w+|NODE_OPTIONS)=(\S+)$/gm)].map((match) => [match[1]!, match[2]!]));
+}
+
 /**
- * The runtime image's process settings: its allocator (`ENV LD_PRELOAD` of jemalloc, and any `MALLOC_*`), with the
- * library found on this machine, and its `NODE_OPTIONS` (V8's helper threads), so tests and the bench run the exporter
- * as the image runs it.
+ * The runtime image's process settings (dockerfileRuntimeEnv) with the preloaded library, jemalloc, found on this
+ * machine, so tests and the bench run the exporter as the image runs it.
  */
 export function imageRuntimeEnv(): Record<string, string> {
-  const env = Object.fromEntries([...runtimeStage().matchAll(/^ENV (LD_PRELOAD|MALLOC_\w+|NODE_OPTIONS)=(\S+)$/gm)].map((match) => [match[1]!, match[2]!]));
+  const env = dockerfileRuntimeEnv();
   if (env.LD_PRELOAD) {
     const library = basename(env.LD_PRELOAD);
     const found = LIBRARY_DIRS.map((dir) => join(dir, library)).find((path) => existsSync(path));
