@@ -281,6 +281,12 @@ describe('HTTP serving', () => {
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe(get.headers.get('content-length'));
     expect(await head.text()).toBe('');
+    const probeHead = await fetch(`${url}/probe?tenant=contoso`, { method: 'HEAD', headers });
+    const probeGet = await fetch(`${url}/probe?tenant=contoso`, { headers });
+    expect(probeHead.headers.get('content-length')).toBe(probeGet.headers.get('content-length'));
+    expect(Number(probeGet.headers.get('content-length'))).toBeGreaterThan(0);
+    expect(await probeHead.text()).toBe('');
+    await probeGet.arrayBuffer();
 
     const text = await fetch(`${url}/probe?tenant=contoso`, { headers: { 'Accept-Encoding': 'identity' } });
     expect(text.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
