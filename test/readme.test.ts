@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SERVICE_ACTIVITY_FUNCTIONS } from '../src/model/serviceActivityFunctions.js';
 import { BUILD_INFO, CONFIG_RELOAD_SUCCESS_TIMESTAMP, CONFIG_RELOAD_SUCCESSFUL, METRICS, OTLP_EXPORTS, SHARD_INFO, STORAGE_HEALTHY, STORAGE_SIZE, STORAGE_WRITE_ERRORS } from '../src/model/metrics.js';
@@ -40,5 +42,42 @@ describe('README alerts', () => {
     for (const rule of alerts) {
       expect(readme).toContain(`| [${rule.alert}](docs/runbook.md#${rule.alert!.toLowerCase()}) | ${rule.labels?.severity} |`);
     }
+  });
+});
+
+/** GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens, repeats numbered. */
+function anchorsOf(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const [, heading] of withoutCode(markdown, false).matchAll(/^#{1,6}\s+(.+)$/gm)) {
+    const slug = heading!.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const repeats = seen.get(slug) ?? 0;
+    seen.set(slug, repeats + 1);
+    anchors.add(repeats === 0 ? slug : `${slug}-${repeats}`);
+  }
+  return anchors;
+}
+
+/** Markdown without its code blocks (and, for links, its inline code), where a `](x)` or `# x` is not a link or heading. */
+function withoutCode(markdown: string, inline = true): string {
+  const blocks = markdown.replace(/^```[\s\S]*?^```/gm, '');
+  return inline ? blocks.replace(/`[^`\n]*`/g, '') : blocks;
+}
+
+describe('README and docs/ links', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const files = ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).map((name) => join('docs', name))];
+
+  it.each(files)('%s: every relative link names a file of the repository and a heading that exists', (file) => {
+    const text = readFileSync(join(root, file), 'utf8');
+    const broken: string[] = [];
+    for (const [, target] of withoutCode(text).matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z][a-z+.-]*:/i.test(target!)) continue; // https:, mailto:
+      const [path, anchor] = target!.split('#') as [string, string | undefined];
+      const destination = path ? join(dirname(file), path) : file;
+      if (!existsSync(join(root, destination))) broken.push(`${target} (no file ${destination})`);
+      else if (anchor && destination.endsWith('.md') && !anchorsOf(readFileSync(join(root, destination), 'utf8')).has(anchor)) broken.push(`${target} (no heading)`);
+    }
+    expect(broken).toEqual([]);
   });
 });
