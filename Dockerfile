@@ -49,12 +49,12 @@ ENV NODE_ENV=production
 # jemalloc instead of glibc's malloc: glibc returns freed memory from the middle of its heap only when asked
 # (malloc_trim), so the native memory of a busy moment (a fleet's first refreshes, the history file written each minute)
 # stays resident for good; jemalloc hands back what has been free for 10 s. At 500 tenants: 300-310 MiB RSS, against
-# 400-550 with glibc, of which malloc_trim gave back 166 MiB (README "Performance").
+# 400-550 with glibc, of which malloc_trim gave back 166 MiB (docs/performance.md).
 COPY --from=allocator /libjemalloc.so.2 /usr/local/lib/libjemalloc.so.2
 ENV LD_PRELOAD=/usr/local/lib/libjemalloc.so.2
 # One V8 helper thread, not Node.js' default four whatever the CPUs: the garbage collector's concurrent marking ran on
 # four threads and took both cores of a 2-core machine from the event loop at 1000 tenants (4-22 health checks over
-# 45 ms in 3-4 minutes, up to 227 ms; with one thread 0-7, up to 96 ms; README "Performance"). The pods have one core.
+# 45 ms in 3-4 minutes, up to 227 ms; with one thread 0-7, up to 96 ms; docs/performance.md). The pods have one core.
 ENV NODE_OPTIONS=--v8-pool-size=1
 WORKDIR /app
 COPY --from=prod-deps /app/package.json ./

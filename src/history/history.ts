@@ -141,7 +141,7 @@ export class History {
     // interval on, not at once (which wrote the whole file two to four times a minute at 1000 tenants).
     this.#lastFlush = this.#now();
     // One tenant at a time with the event loop free in between: a fleet's counters are megabytes of JSON, and
-    // scrapes and health checks must not wait for all of them (README "Performance").
+    // scrapes and health checks must not wait for all of them (docs/performance.md).
     const dirty = [...this.#dirty];
     this.#dirty.clear();
     for (const tenant of dirty) {

@@ -58,7 +58,7 @@ type HealthListener = (healthy: boolean, event: { writeFailed?: boolean; bytes?:
 
 /**
  * The history store in a worker thread of its own. The database lives there only (a copy in each thread cost 60–80
- * MiB at 500 tenants: README "Performance"). Calls are messages, run in the order they were made; if the thread dies,
+ * MiB at 500 tenants: docs/performance.md). Calls are messages, run in the order they were made; if the thread dies,
  * the exporter runs on without history (every later call fails, and says why), as it does when the file cannot be
  * written.
  */

@@ -170,7 +170,7 @@ describe('Dockerfile', () => {
     expect(allocator).toMatch(/apt-get install -y --no-install-recommends libjemalloc2/);
     expect(runtime).toMatch(/^COPY --from=allocator \/libjemalloc\.so\.2 \/usr\/local\/lib\/libjemalloc\.so\.2$/m);
     expect(runtime).toMatch(/^ENV LD_PRELOAD=\/usr\/local\/lib\/libjemalloc\.so\.2$/m);
-    // One V8 helper thread (README "Performance"), in NODE_OPTIONS so that a host with cores to spare can change it;
+    // One V8 helper thread (docs/performance.md), in NODE_OPTIONS so that a host with cores to spare can change it;
     // compose leaves it as it is.
     expect(runtime).toMatch(/^ENV NODE_OPTIONS=--v8-pool-size=1$/m);
     expect(JSON.stringify(services.exporter)).not.toContain('NODE_OPTIONS');

@@ -3,19 +3,19 @@
  * deploy/kubernetes and README's sizing table state them (README, "Sizing"). The tests hold both to these functions.
  *
  * Measured: `npm run bench` on 2 cores with the runtime image's allocator (jemalloc), realistic tenants with the
- * history store, issue posts and message bodies kept (README, "Performance"): 112-138 MiB RSS with one tenant; 300-321
- * MiB at 500 tenants (0.37 MiB per tenant, the same after an hour of scrapes, at most 362 MiB in that hour); 465-475
- * MiB at 1000. The start, when every tenant's first refresh comes in within seconds, is the peak: 390 MiB at 500
- * tenants (0.52 MiB per tenant above one tenant; RSS sampled every 500 ms from start to ready).
+ * history store, issue posts and message bodies kept (docs/performance.md): 103-228 MiB RSS with one tenant (jemalloc
+ * returns pages free for 10 s, so it depends on when it is read); 351-380 MiB at 500 tenants in five runs, 347-417 MiB
+ * over an hour of scrapes without growth (bench/results/soak-500.json); 506-579 MiB at 1000. The start, when every
+ * tenant's first refresh comes in within seconds: 390 MiB at 500 tenants (RSS sampled every 500 ms from start to ready).
  * CPU, from a 5-minute run of 250 realistic tenants at the default refresh intervals, scraped once a minute: 0.35-0.42
  * millicores per tenant.
  */
 
-/** A Node.js process with the exporter loaded and one tenant (112-138 MiB RSS measured, jemalloc). */
+/** A Node.js process with the exporter loaded and one tenant (103-165 MiB RSS in most runs, jemalloc). */
 export const BASE_MIB = 140;
-/** Requested per tenant: above the start's peak (0.52 MiB per tenant) and the hour's steady 0.37. */
+/** Requested per tenant: 440 MiB at 500 tenants, above the start's 390 and the highest of an hour of scrapes, 417. */
 export const REQUEST_MIB_PER_TENANT = 0.6;
-/** Allowed per tenant: more than twice the start's peak, for what the bench does not do (a Graph answer's bodies larger than the simulator's). */
+/** Allowed per tenant: twice the request's, for what the bench does not do (a Graph answer's bodies larger than the simulator's). */
 export const LIMIT_MIB_PER_TENANT = 1.2;
 /** What refusing an oversized Graph answer adds for a moment (60-160 MiB in the fault campaign; README, Faults). */
 export const HEADROOM_MIB = 160;
@@ -53,7 +53,7 @@ export function maxOldSpaceMiB(tenants: number): number {
 /**
  * V8's helper threads (garbage collection): one, for a pod of one core, as the runtime image sets it (Dockerfile);
  * Node.js starts four whatever the CPUs, and at 1000 tenants on 2 cores their concurrent marking took both cores from
- * the event loop (README, "Performance").
+ * the event loop (docs/performance.md).
  */
 export const V8_POOL_SIZE = 1;
 
