@@ -4,8 +4,8 @@
  *
  * Measured: `npm run bench` on 2 cores with the runtime image's allocator (jemalloc), realistic tenants with the
  * history store, issue posts and message bodies kept (docs/performance.md): 103-228 MiB RSS with one tenant (jemalloc
- * returns pages free for 10 s, so it depends on when it is read); 351-380 MiB at 500 tenants in five runs, 347-417 MiB
- * over an hour of scrapes without growth (bench/results/soak-500.json); 506-579 MiB at 1000. The start, when every
+ * returns pages free for 10 s, so it depends on when it is read); 351-412 MiB at 500 tenants in eight runs, 347-417 MiB
+ * over an hour of scrapes without growth (bench/results/soak-500.json); 506-627 MiB at 1000. The start, when every
  * tenant's first refresh comes in within seconds: 390 MiB at 500 tenants (RSS sampled every 500 ms from start to ready).
  * CPU, from a 5-minute run of 250 realistic tenants at the default refresh intervals, scraped once a minute: 0.35-0.42
  * millicores per tenant.
