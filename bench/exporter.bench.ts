@@ -145,10 +145,13 @@ function quietTimes(intervalS: number, baselines: number): { exporterMs: number;
   return { exporterMs: fifthMs - baselines * baselineMs, baselineMs };
 }
 
+function middleOf(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
+
 function stats(values: number[]): { median: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 10) / 10;
-  return { median: round(sorted[Math.floor(sorted.length / 2)]!), max: round(sorted.at(-1)!) };
+  return { median: round(middleOf(values)), max: round(Math.max(...values)) };
 }
 
 /**
@@ -285,6 +288,8 @@ describe('exporter at fleet scale (realistic tenants)', () => {
         const add = (key: string, ms: number) => (times[key] ??= []).push(ms);
         let healthyMaxMs = 0;
         let healthyMaxTextMs = 0;
+        /** Each gzip scrape's time over the static serve's (in its own process) seconds after it. */
+        const gzipPairRatios: number[] = [];
         let refreshedBetweenScrapes = true;
         let sizes = { textBytes: 0, gzipBytes: 0, staticGzipBytes: 0, samples: 0 };
         let exporterGzip: Buffer = Buffer.alloc(0);
@@ -319,7 +324,7 @@ describe('exporter at fleet scale (realistic tenants)', () => {
               add(`${key}Gzip`, quietMs);
               // Each scrape's own ratio too: the pair is seconds apart, so a slow spell of the machine (above) weighs
               // on both sides of it, where the ratio of the medians sets moments minutes apart against each other.
-              if (key === 'own') add('pairRatioGzip', gz.ms / quietMs);
+              if (key === 'own') gzipPairRatios.push(gz.ms / quietMs);
             }
           }
           const plain = await get(`${url}/metrics`, { Accept: OPENMETRICS_ACCEPT, 'Accept-Encoding': 'identity' });
@@ -389,10 +394,11 @@ describe('exporter at fleet scale (realistic tenants)', () => {
           }
 
           // Four plain-text scrapes at once, last in the round: each inflates a copy of the stream (140 MiB at 1000
-          // tenants) in libuv's thread pool, and the exporter collects what they leave in the seconds after. Run before
-          // the 4-scraper gzip scrapes, they may have weighed on those: the longest /-/healthy at 1000 tenants was 60-83
-          // ms in the three runs with them there, 35-47 in the three runs before them. A plain-text scraper is rare but
-          // legitimate; its own column says how long the event loop waited meanwhile.
+          // tenants) in libuv's thread pool, and the exporter collects what they leave in the seconds after, which here
+          // falls outside the gzip and probe timings. (Run before the 4-scraper gzip scrapes, they were suspected of
+          // raising those scrapes' longest /-/healthy at 1000 tenants; moved here, it stayed as it was: the machine's
+          // speed, not they, had moved it; docs/performance.md.) A plain-text scraper is rare but legitimate; its own
+          // column says how long the event loop waited meanwhile.
           const { result: fourTextMs, maxHealthyMs: fourTextHealthy } = await healthDuring(url, () => four(`${url}/metrics`, 'identity'));
           add('metricsText4', fourTextMs);
           healthyMaxTextMs = Math.max(healthyMaxTextMs, fourTextHealthy);
@@ -412,7 +418,7 @@ describe('exporter at fleet scale (realistic tenants)', () => {
           readyS,
           refreshedBetweenScrapes,
           exposition: { ...sizes, textMiB: Math.round((sizes.textBytes / 2 ** 20) * 10) / 10 },
-          ms: Object.fromEntries(Object.keys(times).filter((key) => key !== 'pairRatioGzip').map((key) => [key, stats(times[key]!)])),
+          ms: Object.fromEntries(Object.keys(times).map((key) => [key, stats(times[key]!)])),
           ratio: {
             metricsGzip: ratio('metricsGzip', 'staticGzip'),
             metricsGzipAwake: ratio('metricsGzip', 'staticGzipAwake'),
@@ -436,7 +442,7 @@ describe('exporter at fleet scale (realistic tenants)', () => {
             probeGzip4: ratio('probeGzip4', 'ownProbeGzip4'),
             probeText4: ratio('probeText4', 'ownProbeText4'),
           },
-          pairedRatioOwnProcess: { metricsGzip: Math.round(stats(times.pairRatioGzip!.map((r) => r * 10)).median * 10) / 100 },
+          pairedRatioOwnProcess: { metricsGzip: Math.round(middleOf(gzipPairRatios) * 100) / 100 },
           referenceLoopMs: { before: referenceBeforeMs, after: referenceLoopMs() },
           maxHealthyDuringScrapeMs: Math.round(healthyMaxMs * 10) / 10,
           maxHealthyDuringTextScrapesMs: Math.round(healthyMaxTextMs * 10) / 10,
