@@ -105,12 +105,15 @@ describe('history across a restart of the exporter', () => {
     console.log(`graph requests: ${sum(before, 'm365_exporter_graph_requests_total')} before the restart, ${sum(after, 'm365_exporter_graph_requests_total')} after`);
     // Every bucket that settled between the baseline and the latest read is added once, exactly as the simulator has it.
     console.log(`events counted at restart: ${sum(after, 'm365_service_activity_events_total')} over ${ENTRA_EVENTS.length} functions`);
+    let expectedInAll = 0;
     for (const fn of ENTRA_EVENTS) {
       const through = value(after, 'm365_service_activity_bucket_start_timestamp_seconds', labelsOf(fn))! * 1_000 + BUCKET_MS;
       const expected = await simulatedEvents(fn.name, baseline.get(fn.name)!, through);
-      expect(expected, fn.name).toBeGreaterThan(0);
       expect(value(after, 'm365_service_activity_events_total', labelsOf(fn)), fn.name).toBe(expected);
+      expectedInAll += expected;
     }
+    // Some function had events to count (one may have none in so short a window: CI once saw a function with 0).
+    expect(expectedInAll).toBeGreaterThan(0);
   });
 
   it('counts no bucket twice when restarted again', async () => {
