@@ -27,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { imageRuntimeEnv } from '../test/helpers/imageEnv.js';
+import { imageNodeMajor, imageRuntimeEnv } from '../test/helpers/imageEnv.js';
 import { startExporter, type ExporterProcess } from '../test/helpers/exporterProcess.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { createStaticServer } from './staticServer.mjs';
@@ -43,6 +43,16 @@ const STATIC_SERVER = fileURLToPath(new URL('./staticServer.mjs', import.meta.ur
 const HEALTH_POLLER = fileURLToPath(new URL('./healthPoller.mjs', import.meta.url));
 /** The runtime image's allocator (Dockerfile): the bench runs the exporter as the image does. */
 const IMAGE_ENV = imageRuntimeEnv();
+/**
+ * The runtime image's Node.js: the bench runs the exporter on the Node.js it runs on itself, and V8's defaults differ
+ * between majors (Node.js 24 let a 500-tenant exporter's heap grow to 239 MiB where 20's stayed at 160:
+ * docs/performance.md), so a run on another major is told apart in its results and on the console.
+ */
+const IMAGE_NODE_MAJOR = imageNodeMajor();
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+if (NODE_MAJOR !== IMAGE_NODE_MAJOR) {
+  console.warn(`bench: Node.js ${process.version}, where the runtime image runs ${IMAGE_NODE_MAJOR}: put Node.js ${IMAGE_NODE_MAJOR} first on the PATH (.ci/run unpacks it into .tmp/node${IMAGE_NODE_MAJOR}/package/bin)`);
+}
 const SIMULATOR_CLI = fileURLToPath(new URL('../dist-simulator/cli.js', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const OPENMETRICS_ACCEPT = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -219,7 +229,7 @@ let rssOneTenant: number | undefined;
 
 afterAll(() => {
   mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, exporterEnv: IMAGE_ENV, results }, null, 2)}\n`);
+  writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, imageNodeMajor: IMAGE_NODE_MAJOR, exporterEnv: IMAGE_ENV, results }, null, 2)}\n`);
   writeFileSync(join(RESULTS, 'latest.md'), markdownTable(results as BenchResult[]));
   agent.destroy();
   poller?.child.kill();

@@ -13,7 +13,8 @@ function runtimeStage(): string {
 
 /** The runtime image's process settings as the Dockerfile writes them: allocator (`LD_PRELOAD`, `MALLOC_*`), `NODE_OPTIONS`. */
 export function dockerfileRuntimeEnv(): Record<string, string> {
-  return Object.fromEntries([...runtimeStage().matchAll(/^ENV (LD_PRELOAD|MALLOC_\w+|NODE_OPTIONS)=(\S+)$/gm)].map((match) => [match[1]!, match[2]!]));
+  // A value with spaces (several flags) is quoted: ENV NODE_OPTIONS="--a --b".
+  return Object.fromEntries([...runtimeStage().matchAll(/^ENV (LD_PRELOAD|MALLOC_\w+|NODE_OPTIONS)=(?:"([^"]*)"|(\S+))$/gm)].map((match) => [match[1]!, match[2] ?? match[3]!]));
 }
 
 /**
@@ -29,4 +30,11 @@ export function imageRuntimeEnv(): Record<string, string> {
     env.LD_PRELOAD = found;
   }
   return env;
+}
+
+/** The major version of Node.js the runtime image runs (its base image, `nodejsNN`). */
+export function imageNodeMajor(): number {
+  const match = runtimeStage().match(/^FROM \S*nodejs(\d+)\S* AS runtime$/m);
+  if (!match) throw new Error('the Dockerfile\'s runtime stage names no nodejsNN base image');
+  return Number(match[1]);
 }

@@ -75,11 +75,11 @@ describe('exporter against the simulated tenant', () => {
     expect(select(all, 'm365_service_operational', { tenant: 'contoso' }).length).toBe(sim.tenant(CONTOSO.tenantId).services.length);
   });
 
-  it('runs as the runtime image runs it: jemalloc mapped into the process, one V8 helper thread', () => {
+  it('runs as the runtime image runs it: jemalloc mapped into the process, one V8 helper thread, 4 MiB semi-spaces', () => {
     const preload = IMAGE_ENV.LD_PRELOAD!;
     expect(preload).toMatch(/libjemalloc\.so\.2$/);
     expect(readFileSync(`/proc/${exporter.process.pid}/maps`, 'utf8')).toContain(preload);
-    expect(readFileSync(`/proc/${exporter.process.pid}/environ`, 'utf8').split('\0')).toContain('NODE_OPTIONS=--v8-pool-size=1');
+    expect(readFileSync(`/proc/${exporter.process.pid}/environ`, 'utf8').split('\0')).toContain('NODE_OPTIONS=--v8-pool-size=1 --max-semi-space-size=4');
   });
 
   it('passes promtool check metrics', async () => {
