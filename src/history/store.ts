@@ -332,8 +332,9 @@ export class HistoryStore {
   /** The size the database would have on disk now (for the size test). */
   byteSize(): number {
     const bytes = this.#db.export();
+    const { length } = bytes;
     release(bytes);
-    return bytes.length;
+    return length;
   }
 
   async #write(): Promise<void> {
