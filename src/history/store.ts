@@ -418,8 +418,8 @@ function issueState(issue: IssueObservation): IssueState {
 
 /**
  * Frees an export of the database now, not at the thread's next full garbage collection: the copy (20 MiB at 500
- * tenants, one a minute) is memory outside V8's heap, which V8 collects for only once such memory has grown by 64 MiB,
- * so three or four dead copies stayed resident (docs/performance.md). `ArrayBuffer.prototype.transfer(0)` (ES2024;
+ * tenants, one a minute) is memory outside V8's heap, which V8 collects for only once such memory has grown by 64 MiB:
+ * a scratch run of sql.js exporting a 21 MiB database held two to six dead copies (docs/performance.md). `ArrayBuffer.prototype.transfer(0)` (ES2024;
  * Node.js 21 and later, so the runtime image's 24) detaches the buffer and frees its memory at once; on Node.js 20 the
  * copy waits for the collector, as before.
  */
