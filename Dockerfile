@@ -56,7 +56,7 @@ ENV LD_PRELOAD=/usr/local/lib/libjemalloc.so.2
 # four threads and took both cores of a 2-core machine from the event loop at 1000 tenants (4-22 health checks over
 # 45 ms in 3-4 minutes, up to 227 ms; with one thread 0-7, up to 96 ms; docs/performance.md). The pods have one core.
 # A young generation of two 4 MiB semi-spaces: without the cap, Node.js 24 let a 500-tenant exporter's heap grow to
-# 239 MiB, its RSS to 521-590 MiB; with it, 116-119 and 396-420 (two bench runs each; docs/performance.md).
+# 239 MiB, its RSS to 521-590 MiB; with it, 116-119 and 359-420 (docs/performance.md).
 ENV NODE_OPTIONS="--v8-pool-size=1 --max-semi-space-size=4"
 WORKDIR /app
 COPY --from=prod-deps /app/package.json ./

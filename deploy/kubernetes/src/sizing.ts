@@ -60,7 +60,7 @@ export const V8_POOL_SIZE = 1;
 /**
  * The young generation's semi-spaces (MiB), as the runtime image sets them (Dockerfile): without the cap, Node.js 24
  * let a 500-tenant exporter's heap grow to 239 MiB and its RSS to 521-590 MiB, above this file's request; with it,
- * 116-119 and 396-420 (docs/performance.md).
+ * 116-119 and 359-420 (docs/performance.md).
  */
 export const SEMI_SPACE_MIB = 4;
 
