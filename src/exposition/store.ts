@@ -280,7 +280,7 @@ export class ExpositionStore {
     if (request.tenant === undefined && request.gzip && !request.head) {
       const tenants = this.#tenantSection(request.format);
       if (tenants.compressedLength >= (this.options.splitBodyBytes ?? SPLIT_BODY_BYTES)) {
-        return { buffers: [GZIP_HEADER, ...tenants.parts], rest: async () => this.#metricsEnd(tenants, await this.#global(request.format), request.format) };
+        return { buffers: [GZIP_HEADER, ...tenants.parts], rest: async () => this.#metricsEnd(tenants, await this.#global(request.format), request.format).parts };
       }
     }
     const gzipped = request.tenant !== undefined ? this.#probe(request.tenant, request.format) : this.#metrics(request.format, await this.#global(request.format));
@@ -296,14 +296,18 @@ export class ExpositionStore {
   #metrics(format: ExpositionFormat, global: Buffer): Gzipped {
     const tenants = this.#tenantSection(format);
     const end = this.#metricsEnd(tenants, global, format);
-    return { parts: [GZIP_HEADER, ...tenants.parts, ...end], length: tenants.length + global.length + (format === 'openmetrics' ? EOF.length : 0) };
+    return { parts: [GZIP_HEADER, ...tenants.parts, ...end.parts], length: end.length };
   }
 
-  /** What follows the tenants' lines: the process metrics, `# EOF` for OpenMetrics, and the end of the gzip stream. */
-  #metricsEnd(tenants: Section, global: Buffer, format: ExpositionFormat): Buffer[] {
+  /**
+   * What follows the tenants' lines: the process metrics, `# EOF` for OpenMetrics, and the end of the gzip stream;
+   * with the length of the whole stream's text, which its trailer holds.
+   */
+  #metricsEnd(tenants: Section, global: Buffer, format: ExpositionFormat): Gzipped {
     const last = format === 'openmetrics' ? Buffer.concat([global, EOF]) : global;
     const crc = combineCrc(tenants.crc, checksum(last));
-    return [...storedBlocks(last), FINAL_BLOCK, gzipTrailer({ crc, length: tenants.length + last.length })];
+    const length = tenants.length + last.length;
+    return { parts: [...storedBlocks(last), FINAL_BLOCK, gzipTrailer({ crc, length })], length };
   }
 
   /**

@@ -41,6 +41,22 @@ function rawGet(url: string, headers: Record<string, string>): Promise<{ body: B
   });
 }
 
+/** The exporter's HTTP handler over a store, on an ephemeral loopback port; `close` ends its connections too. */
+async function listenWith(store: ExpositionStore, tenantNames: string[]): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+  const app = createApp({
+    exposition: store, tenantNames: () => tenantNames, isReady: () => true, version: '0.0.0',
+    security: new WebSecurity({ logger: pino({ enabled: false }), onSecrets: () => undefined }), reload: async () => ({ ok: true }), tenants: () => [],
+  });
+  const server = await new Promise<Server>((resolve) => {
+    const s = createServer(app).listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const close = () => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close };
+}
+
 /** A tenant with one data group (services) and a budgets group; counts how often the data group is written. */
 function fakeTenant(name: string, services: number) {
   let listener: ((changed: SeriesGroup[]) => void) | undefined;
@@ -262,8 +278,8 @@ describe('content negotiation', () => {
 });
 
 describe('HTTP serving', () => {
-  let server: Server;
   let url = '';
+  let close: () => Promise<void>;
   beforeAll(async () => {
     // The exporter's own process metrics, read at each scrape; a gzip scrape of /metrics split whatever its size.
     const store = new ExpositionStore(createGlobalMetrics('0.0.0').registry, { splitBodyBytes: 0 });
@@ -271,16 +287,9 @@ describe('HTTP serving', () => {
     // A fleet whose text is large enough to be inflated as it is sent (see the last test).
     for (let i = 0; i < 30; i++) store.add(fakeTenant(`fleet${i}`, 400).tenant);
     await store.settled();
-    const app = createApp({
-      exposition: store, tenantNames: () => ['contoso'], isReady: () => true, version: '0.0.0',
-      security: new WebSecurity({ logger: pino({ enabled: false }), onSecrets: () => undefined }), reload: async () => ({ ok: true }), tenants: () => [],
-    });
-    server = await new Promise<Server>((resolve) => {
-      const s = createServer(app).listen(0, '127.0.0.1', () => resolve(s));
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ url, close } = await listenWith(store, ['contoso']));
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => close());
 
   it('answers OpenMetrics with # EOF, gzip with Content-Encoding, and HEAD with the same length and no body', async () => {
     const headers = { Accept: 'application/openmetrics-text;version=1.0.0,text/plain;q=0.5', 'Accept-Encoding': 'gzip' };
@@ -379,22 +388,15 @@ describe('HTTP serving', () => {
     const store = new ExpositionStore(registry, { splitBodyBytes: 0 });
     for (let i = 0; i < 5; i++) store.add(fakeTenant(`t${i}`, 400).tenant);
     await store.settled();
-    const app = createApp({
-      exposition: store, tenantNames: () => [], isReady: () => true, version: '0.0.0',
-      security: new WebSecurity({ logger: pino({ enabled: false }), onSecrets: () => undefined }), reload: async () => ({ ok: true }), tenants: () => [],
-    });
-    const server = await new Promise<Server>((resolve) => {
-      const s = createServer(app).listen(0, '127.0.0.1', () => resolve(s));
-    });
+    const { server, url: at, close: closeServer } = await listenWith(store, []);
     server.on('connection', (socket) => sockets.push(socket));
     try {
-      const { body } = await rawGet(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`, { 'Accept-Encoding': 'gzip' });
+      const { body } = await rawGet(`${at}/metrics`, { 'Accept-Encoding': 'gzip' });
       expect(gunzipSync(body).toString()).toContain('read_at_scrape 1');
       // The first part had gone to the operating system (held back, it would still be in the socket's buffer: 0).
       expect(sentWhenRead).toBeGreaterThan(0);
     } finally {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer();
     }
   });
 
@@ -404,23 +406,16 @@ describe('HTTP serving', () => {
     const store = new ExpositionStore(registry, { splitBodyBytes: 0 });
     store.add(fakeTenant('contoso', 40).tenant);
     await store.settled();
-    const app = createApp({
-      exposition: store, tenantNames: () => ['contoso'], isReady: () => true, version: '0.0.0',
-      security: new WebSecurity({ logger: pino({ enabled: false }), onSecrets: () => undefined }), reload: async () => ({ ok: true }), tenants: () => [],
-    });
-    const broken = await new Promise<Server>((resolve) => {
-      const s = createServer(app).listen(0, '127.0.0.1', () => resolve(s));
-    });
+    const broken = await listenWith(store, ['contoso']);
     try {
-      const at = `http://127.0.0.1:${(broken.address() as AddressInfo).port}/metrics`;
+      const at = `${broken.url}/metrics`;
       await expect(rawGet(at, { 'Accept-Encoding': 'gzip' })).rejects.toThrow(/aborted|socket hang up|ECONNRESET/);
       // Without gzip the failure comes before anything is sent: a 500 that names it.
       const plain = await fetch(at, { headers: { 'Accept-Encoding': 'identity' } });
       expect(plain.status).toBe(500);
       expect(await plain.text()).toContain('cannot read /proc');
     } finally {
-      broken.closeAllConnections();
-      await new Promise<void>((resolve) => broken.close(() => resolve()));
+      await broken.close();
     }
   });
 
