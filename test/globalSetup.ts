@@ -4,9 +4,15 @@
  * test/integration/demo.test.ts). So that a plain `npx vitest run` never tests a stale build, a build whose entry point
  * is missing or older than any of its sources is redone first; a compiler error fails the run with tsc's output
  * and emits nothing (--noEmitOnError), so the next run tries again.
+ *
+ * Every temporary directory of the run (configs, certificates, Prometheus' and Alertmanager's data, the processes'
+ * own) is made under one directory of the run's, set as TMPDIR for the workers and every process they start
+ * (os.tmpdir() reads it), and removed at the end: a run leaves nothing in the machine's /tmp, where each run used to
+ * leave some forty directories behind.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,7 +35,7 @@ function isStale({ sources, entry }: (typeof BUILDS)[number]): boolean {
   return !existsSync(built) || statSync(built).mtimeMs < newestMtimeMs(join(ROOT, sources));
 }
 
-export default function setup(): void {
+export default function setup(): () => void {
   for (const build of BUILDS.filter(isStale)) {
     try {
       execFileSync(process.execPath, [TSC, '-p', build.project, '--noEmitOnError'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
@@ -38,4 +44,7 @@ export default function setup(): void {
       throw new Error(`${build.entry} is older than ${build.sources}/ and rebuilding it failed: tsc -p ${build.project}\n${stdout ?? ''}${stderr ?? ''}`, { cause: error });
     }
   }
+  const runDir = mkdtempSync(join(tmpdir(), 'm365-test-run-'));
+  process.env.TMPDIR = runDir;
+  return () => rmSync(runDir, { recursive: true, force: true });
 }
