@@ -82,6 +82,14 @@ describe('exporter against the simulated tenant', () => {
     expect(readFileSync(`/proc/${exporter.process.pid}/environ`, 'utf8').split('\0')).toContain('NODE_OPTIONS=--v8-pool-size=1 --max-semi-space-size=4');
   });
 
+  it('once ready, releases the memory of the first refreshes in one collection, and logs what it held and gave back', async () => {
+    const line = await waitFor('the release after the first refreshes', () => exporter.logs.find((l) => l.includes('"msg":"ready: released the memory of the first refreshes"')), 45_000);
+    const { heldMs, rssMiBBefore, rssMiBAfter } = JSON.parse(line) as { heldMs: number; rssMiBBefore: number; rssMiBAfter: number };
+    for (const value of [heldMs, rssMiBBefore, rssMiBAfter]) expect(Number.isInteger(value) && value >= 0).toBe(true);
+    expect(rssMiBAfter).toBeLessThan(rssMiBBefore + 16);
+    expect(exporter.logs.filter((l) => l.includes('released the memory of the first refreshes'))).toHaveLength(1);
+  });
+
   it('passes promtool check metrics', async () => {
     const text = await exporter.scrape();
     const file = writeTemp('metrics.prom', text);
