@@ -10,9 +10,9 @@ export interface PooledMemoryRelease {
 }
 
 /**
- * A full, memory-reducing garbage collection of this thread's heap: the one kind of collection after which V8 gives
- * the operating system back the pages its collections freed. V8 (Node.js 22 and later) keeps those pages committed in
- * a pool for reuse "until memory reducing GC" (deps/v8/src/heap/memory-allocator.cc, MemoryAllocator::Free,
+ * A full, memory-reducing garbage collection of this thread's heap: the kind after which V8 gives the operating
+ * system back the pages it pooled. V8 (Node.js 24's, the image's) keeps pages its collections free committed in a
+ * pool for reuse "until memory reducing GC" (deps/v8/src/heap/memory-allocator.cc, MemoryAllocator::Free,
  * FreeMode::kPool), and its memory reducer starts such a collection only once allocation is slow, which it never is in
  * an exporter refreshing a fleet: so the pool keeps the peak of the fleet's first refreshes resident for good (at 500
  * realistic tenants about 100 MiB: docs/performance.md). It holds the event loop for as long as it takes (185 ms at
