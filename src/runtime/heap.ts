@@ -15,7 +15,7 @@ export interface PooledMemoryRelease {
  * pool for reuse "until memory reducing GC" (deps/v8/src/heap/memory-allocator.cc, MemoryAllocator::Free,
  * FreeMode::kPool), and its memory reducer starts such a collection only once allocation is slow, which it never is in
  * an exporter refreshing a fleet: so the pool keeps the peak of the fleet's first refreshes resident for good (at 500
- * realistic tenants about 100 MiB: docs/performance.md). It holds the event loop for as long as it takes (185 ms at
+ * realistic tenants 36–102 MiB: docs/performance.md). It holds the event loop for as long as it takes (185 ms at
  * 500 tenants), so it runs once, when that peak is over.
  *
  * `gc` comes from a context of its own, as jest-leak-detector takes it, and the flag is unset at once: neither this
