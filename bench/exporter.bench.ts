@@ -13,7 +13,8 @@
  *
  * BENCH_TENANTS=1,50,500,1000 (default) chooses the sizes; BENCH_ROUNDS=3 the scrape rounds per size;
  * BENCH_SOAK_MINUTES=N adds a soak at the largest size (or BENCH_SOAK_TENANTS): a gzip scrape every 15 s for N minutes;
- * each minute RSS (/proc/PID/status) and the V8 heap, every ten minutes RSS by kind of mapping (/proc/PID/smaps).
+ * each minute RSS (/proc/PID/status) and the V8 heap, every ten minutes RSS by kind of mapping (/proc/PID/smaps);
+ * each scrape timed against the static serve (own process) of its bytes 3 s later, for the gzip ratio of the whole soak.
  * The simulator runs as its own process, so its work does not load the measuring process. The exporter runs with the
  * runtime image's allocator (the Dockerfile preloads jemalloc; the bench needs it installed: apt-get install libjemalloc2).
  */
@@ -531,20 +532,43 @@ describe('exporter at fleet scale (realistic tenants)', () => {
           // Only gzip scrapes, as Prometheus sends: each minute's reading comes from the kernel and from the minute's
           // own gzip scrape, where it once came from a plain-text scrape, which inflated the whole text in the exporter
           // each minute and left its garbage in every reading after (docs/performance.md).
+          // Each scrape is paired with the static serve (own process) of its bytes 3 s later, as in a round: an hour
+          // gives the gzip ratio of some 240 scrapes under refresh load, where a round gives fifteen.
           const pid = exporter.process.pid!;
+          const own = baselines.find(({ key }) => key === 'own')!.server;
           const byMinute: SoakMinute[] = [];
+          const scrapeMs: number[] = [];
+          const staticMs: number[] = [];
           const end = Date.now() + SOAK_MINUTES * 60_000;
           let nextSample = Date.now();
           while (Date.now() < end) {
+            const started = Date.now();
             const scrape = await get(`${url}/metrics`, { Accept: OPENMETRICS_ACCEPT, 'Accept-Encoding': 'gzip' });
             expect(scrape.status).toBe(200);
             if (Date.now() >= nextSample) {
               byMinute.push(soakMinute(pid, scrape.body, byMinute.length % 10 === 0));
               nextSample += 60_000;
             }
-            await sleep(15_000);
+            await own.serve(Buffer.alloc(0), scrape.body);
+            await sleep(3_000);
+            scrapeMs.push(scrape.ms);
+            staticMs.push((await get(own.url, { 'Accept-Encoding': 'gzip' })).ms);
+            await sleep(Math.max(0, started + 15_000 - Date.now()));
           }
-          result.soak = { minutes: SOAK_MINUTES, scrapeEveryS: 15, rssMiBByMinute: byMinute.map((m) => m.rssMiB), byMinute };
+          const round2 = (value: number) => Math.round(value * 100) / 100;
+          result.soak = {
+            minutes: SOAK_MINUTES,
+            scrapeEveryS: 15,
+            gzip: {
+              scrapes: scrapeMs.length,
+              exporterMs: round2(middleOf(scrapeMs)),
+              staticMs: round2(middleOf(staticMs)),
+              ratio: round2(middleOf(scrapeMs) / middleOf(staticMs)),
+              pairedRatio: round2(middleOf(scrapeMs.map((ms, i) => ms / staticMs[i]!))),
+            },
+            rssMiBByMinute: byMinute.map((m) => m.rssMiB),
+            byMinute,
+          };
         }
         results.push(result);
         console.log(JSON.stringify(result));
