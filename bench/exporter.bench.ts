@@ -160,6 +160,11 @@ function middleOf(values: number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
 
+/** A ratio as the results give it: to the hundredth. */
+function hundredths(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
 function stats(values: number[]): { median: number; max: number } {
   const round = (n: number) => Math.round(n * 10) / 10;
   return { median: round(middleOf(values)), max: round(Math.max(...values)) };
@@ -477,7 +482,7 @@ describe('exporter at fleet scale (realistic tenants)', () => {
         }
         if (size === 1) rssOneTenant = rss;
         const median = (key: string) => stats(times[key]!).median;
-        const ratio = (a: string, b: string) => Math.round((median(a) / median(b)) * 100) / 100;
+        const ratio = (a: string, b: string) => hundredths(median(a) / median(b));
         const result = {
           tenants: size,
           refreshIntervalS: intervalS,
@@ -512,7 +517,7 @@ describe('exporter at fleet scale (realistic tenants)', () => {
             probeGzip4: ratio('probeGzip4', 'ownProbeGzip4'),
             probeText4: ratio('probeText4', 'ownProbeText4'),
           },
-          pairedRatioOwnProcess: { metricsGzip: Math.round(middleOf(gzipPairRatios) * 100) / 100 },
+          pairedRatioOwnProcess: { metricsGzip: hundredths(middleOf(gzipPairRatios)) },
           referenceLoopMs: { before: referenceBeforeMs, after: referenceLoopMs() },
           maxHealthyDuringScrapeMs: Math.round(healthyMaxMs * 10) / 10,
           maxHealthyDuringTextScrapesMs: Math.round(healthyMaxTextMs * 10) / 10,
@@ -545,26 +550,26 @@ describe('exporter at fleet scale (realistic tenants)', () => {
             const started = Date.now();
             const scrape = await get(`${url}/metrics`, { Accept: OPENMETRICS_ACCEPT, 'Accept-Encoding': 'gzip' });
             expect(scrape.status).toBe(200);
+            scrapeMs.push(scrape.ms);
             if (Date.now() >= nextSample) {
               byMinute.push(soakMinute(pid, scrape.body, byMinute.length % 10 === 0));
               nextSample += 60_000;
             }
             await own.serve(Buffer.alloc(0), scrape.body);
             await sleep(3_000);
-            scrapeMs.push(scrape.ms);
             staticMs.push((await get(own.url, { 'Accept-Encoding': 'gzip' })).ms);
             await sleep(Math.max(0, started + 15_000 - Date.now()));
           }
-          const round2 = (value: number) => Math.round(value * 100) / 100;
+          const [exporterMs, ownMs] = [middleOf(scrapeMs), middleOf(staticMs)];
           result.soak = {
             minutes: SOAK_MINUTES,
             scrapeEveryS: 15,
             gzip: {
               scrapes: scrapeMs.length,
-              exporterMs: round2(middleOf(scrapeMs)),
-              staticMs: round2(middleOf(staticMs)),
-              ratio: round2(middleOf(scrapeMs) / middleOf(staticMs)),
-              pairedRatio: round2(middleOf(scrapeMs.map((ms, i) => ms / staticMs[i]!))),
+              exporterMs: hundredths(exporterMs),
+              staticMs: hundredths(ownMs),
+              ratio: hundredths(exporterMs / ownMs),
+              pairedRatio: hundredths(middleOf(scrapeMs.map((ms, i) => ms / staticMs[i]!))),
             },
             rssMiBByMinute: byMinute.map((m) => m.rssMiB),
             byMinute,
